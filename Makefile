@@ -1,0 +1,50 @@
+# driftgate: every target creates .venv and installs the locked dependency set when it is missing.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PIP    := $(BIN)/python -m pip --disable-pip-version-check
+
+.PHONY: demo test lint unit compile bench lock image image-test clean help
+.DEFAULT_GOAL := help
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml setup.py requirements.lock
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "driftgate needs Python 3.11; found " + sys.version.split()[0] + ": run make PYTHON=/path/to/python3.11")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "installing the locked dependency set into $(VENV) (first time: about 3 minutes)"
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -c requirements.lock -e '.[dev]'
+	@touch $@
+
+demo: $(STAMP) ## run the pipeline locally on the bundled penguins data: bootstrap, no drift, drift
+	$(BIN)/driftgate demo
+
+test: lint unit ## lint, then every test (cluster tests skip without KUBECONFIG / KFP_HOST)
+
+lint: $(STAMP) ## ruff over the whole tree
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+unit: $(STAMP)
+	$(BIN)/pytest
+
+compile: $(STAMP) ## recompile pipelines/retrain.yaml from the default config
+	$(BIN)/driftgate compile -o pipelines/retrain.yaml
+
+bench: $(STAMP) ## drift-engine benchmark against scipy and Evidently; writes bench/results.{json,md}
+	$(PIP) install --quiet -c requirements.lock -e '.[dev,bench]'
+	$(BIN)/python -m bench.run
+
+lock: ## re-resolve dependencies from pyproject.toml into requirements.lock
+	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv
+	.lockvenv/bin/python -m pip install --quiet -e '.[dev,bench]'
+	{ echo "# Full pinned dependency set for driftgate (Python 3.11, Debian 12), used as pip constraints."; \
+	  echo "# Regenerate with 'make lock' after changing dependencies in pyproject.toml."; \
+	  .lockvenv/bin/python -m pip freeze --exclude-editable | grep -v '^driftgate'; } > requirements.lock
+	rm -rf .lockvenv
+
+clean: ## remove the virtualenv and local run outputs
+	rm -rf $(VENV) .driftgate local_outputs

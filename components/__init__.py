@@ -1,0 +1,1 @@
+"""Pipeline steps: each folder holds a pure-Python core and a thin KFP component wrapper."""

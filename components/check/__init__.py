@@ -1,0 +1,1 @@
+"""Check: drift against the reference statistics and performance of the deployed model."""

@@ -1,0 +1,1 @@
+"""Decide: whether this run spends a GPU on retraining, and why."""

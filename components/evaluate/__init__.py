@@ -1,0 +1,1 @@
+"""Evaluate: TFMA comparison of the candidate with the deployed model; decides the blessing."""

@@ -1,0 +1,92 @@
+"""KFP wrapper of the TFMA evaluation."""
+
+from kfp.dsl import (
+    Artifact,
+    ClassificationMetrics,
+    Dataset,
+    Input,
+    Markdown,
+    Metrics,
+    Model,
+    Output,
+    OutputPath,
+)
+
+
+def evaluate(
+    model: Input[Model],
+    eval_data: Input[Dataset],
+    registry_uri: str,
+    model_name: str,
+    deployed_version: int,
+    evaluation: str,
+    metrics: Output[Metrics],
+    candidate_curves: Output[ClassificationMetrics],
+    baseline_curves: Output[ClassificationMetrics],
+    record: Output[Markdown],
+    results: Output[Artifact],
+    reason: OutputPath(str),
+) -> bool:
+    """Compares the candidate with the deployed model per slice and decides the blessing.
+
+    The blessing is the single return value (``Output``) so ``dsl.If`` can test it under kfp's
+    local runner as on a cluster; the reason is a separate parameter.
+
+    Args:
+        model: The candidate.
+        eval_data: Held-out rows.
+        registry_uri: The model registry directory.
+        model_name: The model's name in the registry.
+        deployed_version: The baseline version (0: none, first run).
+        evaluation: JSON of the slices and thresholds.
+        metrics: Candidate metrics (and differences to the baseline).
+        candidate_curves: Candidate confusion matrix and ROC curve.
+        baseline_curves: Baseline confusion matrix and ROC curve (empty on the first run).
+        record: Why the candidate was blessed or rejected, threshold by threshold.
+        results: The evaluation as JSON (stored with the pushed version).
+        reason: Why the candidate was blessed or rejected, in one line.
+
+    Returns:
+        Whether the candidate is blessed.
+    """
+    from pathlib import Path
+
+    from driftgate.components.evaluate import core
+
+    from driftgate import logs
+    from driftgate.integrity import verify
+    from driftgate.kfp_io import log_classification, log_metrics, write_json, write_text
+    from driftgate.registry import Registry
+
+    logs.setup()
+    baseline = (
+        Registry(registry_uri, model_name).verified(deployed_version) if deployed_version else None
+    )
+    result = core.evaluate(
+        verify(model.path),
+        eval_data.path,
+        baseline,
+        deployed_version or None,
+        core.EvaluationSettings.model_validate_json(evaluation),
+        Path(results.path).parent / "tfma",
+    )
+    overall = result.metrics.get(core.OVERALL, {})
+    log_metrics(
+        metrics,
+        {
+            **overall.get("candidate", {}),
+            **{f"baseline_{k}": v for k, v in overall.get("baseline", {}).items()},
+        },
+    )
+    log_classification(
+        candidate_curves, result.classes, result.confusion["candidate"], result.roc["candidate"]
+    )
+    if "baseline" in result.confusion:
+        log_classification(
+            baseline_curves, result.classes, result.confusion["baseline"], result.roc["baseline"]
+        )
+    write_text(record, core.record_markdown(result))
+    write_json(results, result.to_dict())
+    with open(reason, "w") as handle:
+        handle.write(result.reason())
+    return result.blessed

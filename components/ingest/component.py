@@ -1,0 +1,26 @@
+"""KFP wrapper of the ingest step."""
+
+from typing import NamedTuple
+
+from kfp.dsl import Dataset, Output
+
+
+def ingest(source_uri: str, data: str, batch: Output[Dataset]) -> NamedTuple(
+    "IngestOutputs", [("rows", int), ("sha256", str), ("source", str)]
+):
+    """Reads the new batch (CSV or Parquet; path, PVC path or gs:// / s3:// URI) into Parquet.
+
+    Args:
+        source_uri: The batch file, or a directory whose newest file is taken.
+        data: JSON of the data settings (label, features, CSV options).
+        batch: The batch as Parquet.
+    """
+    from driftgate.components.ingest import core
+
+    from driftgate import logs
+    from driftgate.dataspec import DataSettings
+
+    logs.setup()
+    result = core.ingest(source_uri, batch.path, DataSettings.model_validate_json(data))
+    batch.metadata.update(result.metadata())
+    return (result.rows, result.sha256, result.source)

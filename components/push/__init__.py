@@ -1,0 +1,1 @@
+"""Push: publish a blessed model as the next registry version and promote it."""

@@ -1,0 +1,77 @@
+"""KFP wrapper of the push step."""
+
+from typing import NamedTuple
+
+from kfp.dsl import Artifact, Dataset, Input, Markdown, Model, Output
+
+
+def push(
+    model: Input[Model],
+    schema: Input[Artifact],
+    reference_stats: Input[Artifact],
+    reference_sample: Input[Dataset],
+    training_data: Input[Dataset],
+    evaluation: Input[Artifact],
+    registry_uri: str,
+    model_name: str,
+    deployed_version: int,
+    batch_sha256: str,
+    batch_source: str,
+    run_id: str,
+    record: Output[Markdown],
+) -> NamedTuple("PushOutputs", [("version", int), ("promoted", bool)]):
+    """Publishes the blessed candidate as the next version and promotes it (compare-and-swap).
+
+    Args:
+        model: The blessed candidate.
+        schema: Schema of its training data.
+        reference_stats: Statistics of its training window.
+        reference_sample: Row sample of its training window.
+        training_data: Its training window.
+        evaluation: The evaluation that blessed it.
+        registry_uri: The model registry directory.
+        model_name: The model's name in the registry.
+        deployed_version: The production version the run compared against (0: none).
+        batch_sha256: SHA-256 of the batch file.
+        batch_source: Where the batch was read from.
+        run_id: The pipeline run that produced the version.
+        record: What was pushed, as Markdown.
+    """
+    from pathlib import Path
+
+    from driftgate.components.push import core
+
+    from driftgate import logs
+    from driftgate.integrity import verify
+    from driftgate.kfp_io import read_json, write_text
+    from driftgate.registry import (
+        REFERENCE_SAMPLE,
+        REFERENCE_STATS,
+        SCHEMA_FILE,
+        TRAINING_DATA,
+        Registry,
+    )
+
+    logs.setup()
+    registry = Registry(registry_uri, model_name)
+    sidecars = {
+        SCHEMA_FILE: Path(schema.path),
+        REFERENCE_STATS: Path(reference_stats.path),
+        REFERENCE_SAMPLE: Path(reference_sample.path),
+        TRAINING_DATA: Path(training_data.path),
+    }
+    provenance = {"batch_sha256": batch_sha256, "batch_source": batch_source, "run_id": run_id}
+    result = core.push(
+        verify(model.path),
+        sidecars,
+        read_json(evaluation),
+        registry,
+        deployed_version or None,
+        provenance,
+    )
+    write_text(
+        record,
+        f"# Push\n\n{result.message}.\n\n- registry: `{registry.dir}`\n"
+        f"- parent version: {deployed_version or 'none'}\n- batch sha256: `{batch_sha256}`\n",
+    )
+    return (result.version, result.promoted)

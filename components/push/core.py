@@ -1,0 +1,67 @@
+"""Publishes a blessed candidate to the registry with its schema, statistics and provenance."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+
+from driftgate.integrity import MANIFEST, VerifiedDir, sha256_file
+from driftgate.registry import (
+    EVALUATION_FILE,
+    REFERENCE_SAMPLE,
+    REFERENCE_STATS,
+    SCHEMA_FILE,
+    TRAINING_DATA,
+    PushResult,
+    Registry,
+)
+
+log = logging.getLogger(__name__)
+
+
+def push(
+    model: VerifiedDir,
+    sidecars: dict[str, Path],
+    evaluation: dict,
+    registry: Registry,
+    parent: int | None,
+    provenance: dict,
+) -> PushResult:
+    """Copies the model and its sidecars into a new version, then promotes it atomically.
+
+    Args:
+        model: The verified candidate directory (SavedModel or model.joblib, plus mirror).
+        sidecars: Files stored beside the model: schema, reference statistics and sample,
+            training data (keys are the registry file names).
+        evaluation: The evaluation result that blessed it.
+        registry: The model's registry.
+        parent: The production version the run compared against.
+        provenance: Batch hash and source, run id and code version.
+
+    Returns:
+        The new version and whether it became production.
+    """
+    required = {SCHEMA_FILE, REFERENCE_STATS, REFERENCE_SAMPLE, TRAINING_DATA}
+    missing = required - set(sidecars)
+    if missing:
+        raise ValueError(f"push needs {sorted(missing)}")
+    with registry.staging() as staged:
+        shutil.copytree(
+            model.path, staged, dirs_exist_ok=True, ignore=shutil.ignore_patterns(MANIFEST)
+        )
+        for name, source in sidecars.items():
+            shutil.copyfile(source, staged / name)
+        (staged / EVALUATION_FILE).write_text(json.dumps(evaluation, indent=2, sort_keys=True))
+        metadata = {k: v for k, v in model.metadata.items() if k != "files"}
+        overall = evaluation.get("metrics", {}).get("overall", {})
+        metadata.update(
+            model_name=registry.model,
+            metrics=overall.get("candidate", {}),
+            baseline_metrics=overall.get("baseline", {}),
+            data={"training_data_sha256": sha256_file(staged / TRAINING_DATA), **provenance},
+        )
+        result = registry.push(staged, metadata, parent)
+    log.info("%s", result.message)
+    return result

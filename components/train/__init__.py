@@ -1,0 +1,1 @@
+"""Train: fit a candidate on the reference window plus the new labelled batch."""

@@ -1,0 +1,68 @@
+"""KFP wrapper of the train step (the one that runs on the GPU node pool)."""
+
+from typing import NamedTuple
+
+from kfp.dsl import Artifact, Dataset, Input, Model, Output
+
+
+def train(
+    validated: Input[Dataset],
+    schema: Input[Artifact],
+    registry_uri: str,
+    model_name: str,
+    deployed_version: int,
+    training: str,
+    drift: str,
+    model: Output[Model],
+    eval_data: Output[Dataset],
+    training_data: Output[Dataset],
+    reference_stats: Output[Artifact],
+    reference_sample: Output[Dataset],
+    tensorboard: Output[Artifact],
+) -> NamedTuple("TrainOutputs", [("train_rows", int), ("eval_rows", int)]):
+    """Trains a candidate on the deployed version's training window plus the labelled batch.
+
+    Args:
+        validated: The validated batch.
+        schema: The schema the batch was validated against.
+        registry_uri: The model registry directory.
+        model_name: The model's name in the registry.
+        deployed_version: The production version compared against (0: none).
+        training: JSON of the training settings (family, hyperparameters, window, seed).
+        drift: JSON of the drift settings (bins of the new reference statistics).
+        model: The candidate (SavedModel or model.joblib, with a checksum manifest).
+        eval_data: Held-out rows of the batch.
+        training_data: The training window (stored as the next reference).
+        reference_stats: Statistics of the window (tensorflow-metadata, binary proto).
+        reference_sample: A row sample of the window (for KS tests).
+        tensorboard: Per-epoch TensorBoard logs.
+    """
+    from pathlib import Path
+
+    from driftgate.components.train import core
+
+    from driftgate import logs
+    from driftgate.registry import Registry
+    from driftgate.schema import load_schema
+    from driftgate.stats import DriftSettings
+
+    logs.setup()
+    outputs = core.TrainOutputs(
+        model_dir=Path(model.path),
+        eval_data=Path(eval_data.path),
+        training_data=Path(training_data.path),
+        reference_stats=Path(reference_stats.path),
+        reference_sample=Path(reference_sample.path),
+        tensorboard_dir=Path(tensorboard.path),
+    )
+    result = core.train(
+        validated.path,
+        load_schema(schema.path),
+        Registry(registry_uri, model_name),
+        deployed_version or None,
+        core.TrainingSettings.model_validate_json(training),
+        DriftSettings.model_validate_json(drift),
+        outputs,
+    )
+    model.metadata.update(family=result.family, classes=result.classes, **result.history)
+    return (result.train_rows, result.eval_rows)

@@ -1,0 +1,61 @@
+"""KFP wrapper of the validate step."""
+
+from typing import NamedTuple
+
+from kfp.dsl import Artifact, Dataset, Input, Markdown, Output
+
+
+def validate(
+    batch: Input[Dataset],
+    source_uri: str,
+    registry_uri: str,
+    model_name: str,
+    data: str,
+    validation: str,
+    validated: Output[Dataset],
+    schema: Output[Artifact],
+    anomalies: Output[Artifact],
+    report: Output[Markdown],
+) -> NamedTuple(
+    "ValidateOutputs", [("has_labels", bool), ("rows", int), ("schema_inferred", bool)]
+):
+    """Validates the batch against the deployed model's schema; blocking anomalies fail the run.
+
+    Args:
+        batch: The ingested batch.
+        source_uri: The batch's original location, named in error messages.
+        registry_uri: The model registry directory.
+        model_name: The model's name in the registry.
+        data: JSON of the data settings.
+        validation: JSON of the validation settings.
+        validated: The batch with schema columns cast to schema types.
+        schema: The schema used (tensorflow-metadata Schema, text proto).
+        anomalies: The anomalies found (tensorflow-metadata Anomalies, text proto).
+        report: The anomalies as Markdown.
+    """
+    from driftgate.components.validate import core
+    from google.protobuf import text_format
+
+    from driftgate import logs
+    from driftgate.dataspec import DataSettings
+    from driftgate.kfp_io import write_text
+    from driftgate.registry import SCHEMA_FILE, Registry
+    from driftgate.schema import load_schema, save_schema
+
+    logs.setup()
+    registry = Registry(registry_uri, model_name)
+    version = registry.production()
+    deployed = load_schema(registry.verified(version).path / SCHEMA_FILE) if version else None
+    result = core.validate(
+        batch.path,
+        validated.path,
+        DataSettings.model_validate_json(data),
+        core.ValidationSettings.model_validate_json(validation),
+        deployed,
+        source_uri,
+    )
+    save_schema(result.schema, schema.path)
+    write_text(anomalies, text_format.MessageToString(result.to_proto()))
+    write_text(report, result.markdown(source_uri))
+    core.raise_if_blocked(result, source_uri)
+    return (result.has_labels, result.rows, result.schema_inferred)

@@ -1,0 +1,44 @@
+"""What the data looks like: label, features and how CSV files are parsed."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from driftgate.tabular import CsvOptions
+
+
+class DataSettings(BaseModel):
+    """The columns of the dataset and how its files are read.
+
+    Attributes:
+        label: The label column (class names or ids).
+        features: Feature columns; empty means every column except the label and ``exclude``.
+        exclude: Columns that are neither features nor label (ids, timestamps).
+        categorical: Columns treated as categorical even when numeric; text columns always are.
+        require_labels: Reject batches without a label column (otherwise only drift is checked).
+        delimiter: CSV field separator.
+        encoding: CSV text encoding.
+        max_line_bytes: Longest accepted CSV line.
+        max_domain_size: Categorical columns with more distinct values get no value domain.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    label: str
+    features: list[str] = []
+    exclude: list[str] = []
+    categorical: list[str] = []
+    require_labels: bool = False
+    delimiter: str = Field(",", min_length=1, max_length=1)
+    encoding: str = "utf8"
+    max_line_bytes: int = Field(4 << 20, ge=1024)
+    max_domain_size: int = Field(1000, ge=1)
+
+    def csv_options(self) -> CsvOptions:
+        """CSV parsing options; the label is always read as text."""
+        return CsvOptions(
+            delimiter=self.delimiter,
+            encoding=self.encoding,
+            max_line_bytes=self.max_line_bytes,
+            text_columns=(self.label, *self.categorical),
+        )

@@ -1,0 +1,81 @@
+"""Errors a user can act on.
+
+Every error that reaches a user is one line that names the file, the column (when there is one),
+the problem and, where it helps, what to do next. Components raise these; the CLI prints them
+without a traceback and exits non-zero.
+"""
+
+from __future__ import annotations
+
+import re
+
+
+class DriftgateError(Exception):
+    """Base class for user-facing failures with a one-line message."""
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        file: str | None = None,
+        column: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.problem = problem
+        self.file = file
+        self.column = column
+        self.hint = hint
+        super().__init__(self.one_line())
+
+    def one_line(self) -> str:
+        """Returns ``file: column 'c': problem; hint`` on a single line."""
+        parts = []
+        if self.file:
+            parts.append(str(self.file))
+        if self.column is not None:
+            parts.append(f"column {self.column!r}")
+        parts.append(self.problem)
+        message = ": ".join(parts)
+        if self.hint:
+            message += f"; {self.hint}"
+        return " ".join(message.split())
+
+
+class DataError(DriftgateError):
+    """The input data cannot be used: unreadable, malformed or violating the schema."""
+
+
+class ConfigError(DriftgateError):
+    """The configuration is invalid."""
+
+
+class RegistryError(DriftgateError):
+    """The model registry is missing, locked or inconsistent."""
+
+
+class IntegrityError(RegistryError):
+    """A registry file does not match the checksum recorded when it was pushed."""
+
+
+_TRACEBACK_LAST_LINE = re.compile(
+    r"^(?:driftgate\.errors\.)?(DriftgateError|DataError|ConfigError|RegistryError|IntegrityError)"
+    r": (.+)$"
+)
+
+
+def find_error_in_log(lines: list[str]) -> str | None:
+    """Finds the last driftgate error message in a task's log.
+
+    A failed KFP task prints its traceback; its last line is ``driftgate.errors.X: message``.
+
+    Args:
+        lines: Log lines, oldest first.
+
+    Returns:
+        The one-line message, or None when the log holds no driftgate error.
+    """
+    for line in reversed(lines):
+        match = _TRACEBACK_LAST_LINE.match(line.strip())
+        if match:
+            return match.group(2)
+    return None

@@ -1,0 +1,131 @@
+"""Loading a trained model (only from a verified directory) and scoring tables with it."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from driftgate.integrity import VerifiedDir
+from driftgate.mirror import MIRROR_FILE, Mirror
+
+SKLEARN_FILE = "model.joblib"
+
+
+def feature_arrays(
+    table: pa.Table, numeric: list[str], categorical: list[str]
+) -> dict[str, np.ndarray]:
+    """Raw model inputs: float32 with NaN for missing numbers, text with '' for missing values.
+
+    Training and every scorer use this one conversion, so serving sees what training saw.
+    """
+    arrays: dict[str, np.ndarray] = {}
+    for name in numeric:
+        column = pc.cast(table.column(name), pa.float32())
+        arrays[name] = column.to_numpy(zero_copy_only=False).astype(np.float32)
+    for name in categorical:
+        column = pc.fill_null(pc.cast(table.column(name), pa.string()), "")
+        arrays[name] = np.asarray(column.to_pylist(), dtype=object)
+    return arrays
+
+
+class Scorer(Protocol):
+    """Anything that turns a table of raw features into class probabilities."""
+
+    classes: list[str]
+
+    def predict_proba(self, table: pa.Table) -> np.ndarray:
+        """Probabilities, one row per input row, one column per class in ``classes`` order."""
+        ...
+
+
+class _FeatureScorer:
+    def __init__(self, metadata: dict) -> None:
+        self.classes: list[str] = list(metadata["classes"])
+        self.numeric: list[str] = list(metadata["features"]["numeric"])
+        self.categorical: list[str] = list(metadata["features"]["categorical"])
+
+    def inputs(self, table: pa.Table) -> dict[str, np.ndarray]:
+        return feature_arrays(table, self.numeric, self.categorical)
+
+
+class MirrorScorer(_FeatureScorer):
+    """Scores a Keras model through its NumPy mirror (no TensorFlow import)."""
+
+    def __init__(self, verified: VerifiedDir) -> None:
+        super().__init__(verified.metadata)
+        self.mirror = Mirror.load(verified.path / MIRROR_FILE)
+
+    def predict_proba(self, table: pa.Table) -> np.ndarray:
+        """See :class:`Scorer`."""
+        return self.mirror.predict_proba(self.inputs(table))
+
+
+class SavedModelScorer(_FeatureScorer):
+    """Scores through the SavedModel's ``serving_default`` signature, as TF Serving does."""
+
+    def __init__(self, verified: VerifiedDir) -> None:
+        super().__init__(verified.metadata)
+        import tensorflow as tf
+
+        self._tf = tf
+        self.signature = tf.saved_model.load(str(verified.path)).signatures["serving_default"]
+
+    def predict_proba(self, table: pa.Table) -> np.ndarray:
+        """See :class:`Scorer`."""
+        tf = self._tf
+        feeds = {}
+        for name, values in self.inputs(table).items():
+            dtype = tf.float32 if name in self.numeric else tf.string
+            feeds[name] = tf.constant(values.reshape(-1, 1).tolist(), dtype=dtype)
+        outputs = self.signature(**feeds)
+        return next(iter(outputs.values())).numpy()
+
+
+class SklearnScorer(_FeatureScorer):
+    """Scores a scikit-learn pipeline, unpickled only after its checksum was verified."""
+
+    def __init__(self, verified: VerifiedDir) -> None:
+        super().__init__(verified.metadata)
+        import joblib
+        import pandas as pd
+
+        self._pd = pd
+        self.model = joblib.load(verified.path / SKLEARN_FILE)
+
+    def predict_proba(self, table: pa.Table) -> np.ndarray:
+        """See :class:`Scorer`."""
+        frame = self._pd.DataFrame(self.inputs(table))[self.numeric + self.categorical]
+        return self.model.predict_proba(frame)
+
+
+def load_scorer(verified: VerifiedDir, *, fast: bool = True) -> Scorer:
+    """Loads the model in a verified directory.
+
+    Args:
+        verified: A directory whose checksums were just checked.
+        fast: Prefer the TensorFlow-free mirror of a Keras model when it exists.
+
+    Returns:
+        A scorer for the model's format.
+    """
+    fmt = verified.metadata["format"]
+    if fmt == "sklearn":
+        return SklearnScorer(verified)
+    if fast and (verified.path / MIRROR_FILE).exists():
+        return MirrorScorer(verified)
+    return SavedModelScorer(verified)
+
+
+def align_probabilities(
+    probabilities: np.ndarray, source: list[str], target: list[str]
+) -> np.ndarray:
+    """Reorders class columns from ``source`` order to ``target`` order (absent classes get 0)."""
+    out = np.zeros((probabilities.shape[0], len(target)), dtype=np.float64)
+    position = {c: i for i, c in enumerate(source)}
+    for j, cls in enumerate(target):
+        if cls in position:
+            out[:, j] = probabilities[:, position[cls]]
+    return out

@@ -1,0 +1,66 @@
+"""Streaming, mergeable dataset statistics and the drift metrics computed from them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import pyarrow as pa
+
+from driftgate.schema import FeatureKinds
+from driftgate.stats.accumulator import DatasetStats, from_proto
+from driftgate.stats.binning import Binning, binning_from_sample
+from driftgate.stats.drift import DriftResult, DriftSettings, compare
+from driftgate.stats.sample import RowSampler
+
+__all__ = [
+    "Binning",
+    "DatasetStats",
+    "DriftResult",
+    "DriftSettings",
+    "compare",
+    "compute_stats",
+    "from_proto",
+    "reference_stats",
+]
+
+
+def compute_stats(
+    batches: Iterable[pa.RecordBatch], binning: Binning, sample_size: int = 0, seed: int = 0
+) -> tuple[DatasetStats, pa.Table | None]:
+    """One pass over a batch stream: statistics under ``binning`` and an optional row sample."""
+    stats = DatasetStats(binning)
+    sampler = RowSampler(sample_size, seed) if sample_size else None
+    columns = list(binning.features)
+    for batch in batches:
+        batch = batch.select(columns)
+        stats.add(batch)
+        if sampler:
+            sampler.add(batch)
+    return stats, (sampler.rows if sampler else None)
+
+
+def reference_stats(
+    open_batches: Callable[[], Iterable[pa.RecordBatch]],
+    kinds: FeatureKinds,
+    settings: DriftSettings,
+    seed: int = 0,
+) -> tuple[DatasetStats, pa.Table | None]:
+    """Statistics of reference data: one pass to sample and place the bins, one to count.
+
+    Args:
+        open_batches: Opens a fresh stream of the reference's record batches.
+        kinds: Numeric and categorical features.
+        settings: Bin counts and sample size.
+        seed: Seed of the row sample.
+
+    Returns:
+        The statistics and the row sample (kept for the KS test).
+    """
+    sampler = RowSampler(settings.sample_size, seed)
+    for batch in open_batches():
+        sampler.add(batch.select(list(kinds.features)))
+    if sampler.rows is None:
+        raise ValueError("the reference data has no rows")
+    binning = binning_from_sample(sampler.rows, kinds, bins=settings.bins, top_k=settings.top_k)
+    stats, _ = compute_stats(open_batches(), binning)
+    return stats, sampler.rows

@@ -1,0 +1,268 @@
+"""Per-feature drift verdicts and the dataset-level decision, computed from histograms."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import BaseModel, ConfigDict, Field
+
+from driftgate.stats import divergence
+from driftgate.stats.accumulator import CategoricalStats, DatasetStats, NumericStats
+from driftgate.stats.binning import OTHER, CategoricalBins, NumericBins
+
+METRICS = ("js", "psi", "linf", "wasserstein", "ks_pvalue")
+
+
+class Thresholds(BaseModel):
+    """Drift thresholds; a metric set to null is reported but never flags drift.
+
+    ``js``, ``psi`` and ``wasserstein`` flag drift above the value, ``ks_pvalue`` below it.
+    ``linf`` applies to categorical features only, ``wasserstein`` and ``ks_pvalue`` to numeric.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    js: float | None = Field(0.1, ge=0, le=1)
+    psi: float | None = Field(None, ge=0)
+    linf: float | None = Field(0.2, ge=0, le=1)
+    wasserstein: float | None = Field(None, ge=0)
+    ks_pvalue: float | None = Field(None, gt=0, lt=1)
+
+
+class DriftSettings(BaseModel):
+    """How drift is measured and when the dataset counts as drifted.
+
+    Attributes:
+        bins: Quantile bins per numeric feature, taken from the reference.
+        top_k: Tracked values per categorical feature; the rest share one bucket.
+        thresholds: Default thresholds for every feature.
+        features: Per-feature overrides of individual thresholds.
+        rule: ``any`` drifted feature, a ``share`` of features, or a ``weighted`` share.
+        share: Fraction of features (or of feature weight) that must drift for ``share`` and
+            ``weighted``.
+        weights: Feature weights for ``weighted`` (default 1 each).
+        min_rows: Batches with fewer rows get a warning: their estimates are noisy.
+        sample_size: Rows sampled from each dataset to place bin edges and run the KS test.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    bins: int = Field(10, ge=2, le=1000)
+    top_k: int = Field(20, ge=1, le=10000)
+    thresholds: Thresholds = Thresholds()
+    features: dict[str, dict[str, float | None]] = {}
+    rule: Literal["any", "share", "weighted"] = "any"
+    share: float = Field(0.3, gt=0, le=1)
+    weights: dict[str, float] = {}
+    min_rows: int = Field(100, ge=1)
+    sample_size: int = Field(20000, ge=100)
+
+    def thresholds_for(self, feature: str) -> Thresholds:
+        """The default thresholds with this feature's overrides applied."""
+        overrides = self.features.get(feature, {})
+        return Thresholds(**{**self.thresholds.model_dump(), **overrides})
+
+
+@dataclass
+class FeatureDrift:
+    """Drift of one feature: metric values, thresholds, verdict and both histograms."""
+
+    name: str
+    kind: str
+    metrics: dict[str, float]
+    thresholds: dict[str, float]
+    exceeded: list[str]
+    bin_labels: list[str]
+    reference_shares: list[float]
+    current_shares: list[float]
+    reference_missing: float
+    current_missing: float
+
+    @property
+    def drifted(self) -> bool:
+        """True when at least one gating metric crossed its threshold."""
+        return bool(self.exceeded)
+
+    @property
+    def score(self) -> float:
+        """How far past (or short of) its thresholds the feature is; sorts the report."""
+        ratios = []
+        for metric, limit in self.thresholds.items():
+            value = self.metrics.get(metric)
+            if value is None or limit is None:
+                continue
+            if metric == "ks_pvalue":
+                ratios.append(limit / max(value, 1e-300))
+            elif limit > 0:
+                ratios.append(value / limit)
+        return max(ratios, default=self.metrics.get("js", 0.0))
+
+
+@dataclass
+class DriftResult:
+    """Drift of a batch against the reference: per feature and for the whole dataset."""
+
+    features: list[FeatureDrift]
+    drift_detected: bool
+    rule: str
+    reference_rows: int
+    current_rows: int
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def drifted_features(self) -> list[str]:
+        """Names of the drifted features, most drifted first."""
+        return [f.name for f in self.features if f.drifted]
+
+
+def _labels(bins: NumericBins | CategoricalBins) -> list[str]:
+    if isinstance(bins, CategoricalBins):
+        return [*bins.values, OTHER]
+    bounds = ["-inf", *(f"{e:.4g}" for e in bins.edges), "inf"]
+    return [f"[{lo}, {hi})" for lo, hi in itertools.pairwise(bounds)]
+
+
+def _missing_share(stats: NumericStats | CategoricalStats, rows: int) -> float:
+    return stats.missing / rows if rows else 0.0
+
+
+def _numeric_metrics(
+    ref: NumericStats, cur: NumericStats, bins: NumericBins, samples: tuple | None
+) -> dict[str, float]:
+    low, high = min(ref.min, cur.min), max(ref.max, cur.max)
+    metrics = {
+        "js": divergence.js_divergence(ref.counts, cur.counts),
+        "psi": divergence.psi(ref.counts, cur.counts),
+        "wasserstein": divergence.wasserstein_normalized(
+            ref.counts, cur.counts, bins.edges, low, high, ref.std
+        ),
+    }
+    if samples is not None and samples[0].size and samples[1].size:
+        metrics["ks_statistic"], metrics["ks_pvalue"] = divergence.ks_pvalue(*samples)
+    return metrics
+
+
+def _sample_values(sample: pa.Table | None, name: str) -> np.ndarray:
+    if sample is None or name not in sample.column_names:
+        return np.empty(0)
+    values = pc.cast(sample.column(name), pa.float64()).to_numpy(zero_copy_only=False)
+    return values[np.isfinite(values)]
+
+
+def compare(
+    reference: DatasetStats,
+    current: DatasetStats,
+    settings: DriftSettings,
+    reference_sample: pa.Table | None = None,
+    current_sample: pa.Table | None = None,
+) -> DriftResult:
+    """Compares a batch's statistics with the reference's, feature by feature.
+
+    Args:
+        reference: Statistics of the reference (the deployed model's training data).
+        current: Statistics of the batch, computed under the reference's binning.
+        settings: Thresholds and the dataset-level rule.
+        reference_sample: Raw reference rows for the KS test (only used when configured).
+        current_sample: Raw batch rows for the KS test.
+
+    Returns:
+        Per-feature drift, most drifted first, and the dataset verdict.
+    """
+    features: list[FeatureDrift] = []
+    for name, bins in reference.binning.features.items():
+        ref, cur = reference.features[name], current.features[name]
+        limits = settings.thresholds_for(name)
+        if isinstance(bins, NumericBins):
+            samples = None
+            if limits.ks_pvalue is not None:
+                samples = (
+                    _sample_values(reference_sample, name),
+                    _sample_values(current_sample, name),
+                )
+            metrics = _numeric_metrics(ref, cur, bins, samples)  # type: ignore[arg-type]
+            gating = {
+                "js": limits.js,
+                "psi": limits.psi,
+                "wasserstein": limits.wasserstein,
+                "ks_pvalue": limits.ks_pvalue,
+            }
+        else:
+            metrics = {
+                "js": divergence.js_divergence(ref.counts, cur.counts),
+                "psi": divergence.psi(ref.counts, cur.counts),
+                "linf": divergence.l_infinity(ref.counts, cur.counts),
+            }
+            gating = {"js": limits.js, "psi": limits.psi, "linf": limits.linf}
+        active = {m: v for m, v in gating.items() if v is not None and m in metrics}
+        exceeded = [
+            m
+            for m, limit in active.items()
+            if (metrics[m] < limit if m == "ks_pvalue" else metrics[m] > limit)
+        ]
+        if not cur.count:
+            exceeded = []
+        features.append(
+            FeatureDrift(
+                name=name,
+                kind="numeric" if isinstance(bins, NumericBins) else "categorical",
+                metrics=metrics,
+                thresholds=active,
+                exceeded=exceeded,
+                bin_labels=_labels(bins),
+                reference_shares=reference.proportions(name).tolist(),
+                current_shares=current.proportions(name).tolist(),
+                reference_missing=_missing_share(ref, reference.rows),
+                current_missing=_missing_share(cur, current.rows),
+            )
+        )
+    features.sort(key=lambda f: f.score, reverse=True)
+    detected, rule = _dataset_verdict(features, settings)
+    return DriftResult(
+        features=features,
+        drift_detected=detected,
+        rule=rule,
+        reference_rows=reference.rows,
+        current_rows=current.rows,
+        warnings=_warnings(reference, current, settings),
+    )
+
+
+def _dataset_verdict(features: list[FeatureDrift], settings: DriftSettings) -> tuple[bool, str]:
+    drifted = [f.name for f in features if f.drifted]
+    if settings.rule == "any":
+        return bool(drifted), f"any feature drifts ({len(drifted)} of {len(features)} did)"
+    if settings.rule == "share":
+        share = len(drifted) / len(features) if features else 0.0
+        return share >= settings.share, (
+            f"at least {settings.share:.0%} of features drift ({share:.0%} did)"
+        )
+    weight = {f.name: settings.weights.get(f.name, 1.0) for f in features}
+    total = sum(weight.values())
+    share = sum(weight[n] for n in drifted) / total if total else 0.0
+    return share >= settings.share, (
+        f"drifted features carry at least {settings.share:.0%} of the weight ({share:.0%} did)"
+    )
+
+
+def _warnings(reference: DatasetStats, current: DatasetStats, settings: DriftSettings) -> list[str]:
+    warnings = []
+    if current.rows < settings.min_rows:
+        warnings.append(
+            f"the batch has {current.rows} rows, fewer than drift.min_rows={settings.min_rows}: "
+            "divergence estimates are biased upwards on small samples"
+        )
+    js_limit = settings.thresholds.js
+    if js_limit is not None:
+        floor = divergence.js_noise_floor(settings.bins, reference.rows, current.rows)
+        if floor > js_limit / 2:
+            warnings.append(
+                f"with {reference.rows} reference and {current.rows} batch rows, sampling noise "
+                f"alone gives a JS divergence of about {floor:.3f}, more than half the threshold "
+                f"{js_limit}: the verdict is unreliable"
+            )
+    return warnings

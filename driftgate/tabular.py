@@ -1,0 +1,365 @@
+"""Reading tabular batches (CSV or Parquet, local or remote) with errors a user can act on.
+
+CSV is read as a stream of blocks, so memory stays bounded by the block size whatever the number
+of rows. Types are inferred from the first block; integer columns are widened to float (a later
+``2.5`` would otherwise fail the read), and a column whose later rows stop matching the inferred
+type is re-read as text so that validation can name the offending value and row.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO, TypeVar
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from driftgate.errors import DataError
+
+# Cells read as missing. "nan" and "inf" are deliberately absent: they parse as float values,
+# and validation rejects them as such instead of silently counting them as missing.
+NULL_VALUES = ["", "NA", "N/A", "NULL", "null", "None", "#N/A"]
+PARQUET_MAGIC = b"PAR1"
+PARQUET_SUFFIXES = (".parquet", ".pq")
+CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+_COLUMN_ERROR = re.compile(r"In CSV column #(\d+): (.*)$", re.S)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class CsvOptions:
+    """How CSV text is parsed.
+
+    Attributes:
+        delimiter: Field separator.
+        encoding: Text encoding of the file; transcoded to UTF-8 while reading.
+        max_line_bytes: Longest accepted line; longer lines are reported as errors.
+        text_columns: Columns always read as text (for example the label).
+    """
+
+    delimiter: str = ","
+    encoding: str = "utf8"
+    max_line_bytes: int = 4 << 20
+    text_columns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Source:
+    """A file on some filesystem, resolved from a path or URI."""
+
+    fs: pafs.FileSystem
+    path: str
+    uri: str
+    size: int
+
+    def open(self) -> BinaryIO:
+        """Opens the file for sequential reading."""
+        return self.fs.open_input_stream(self.path)
+
+    def sha256(self) -> str:
+        """Hashes the file's bytes."""
+        digest = hashlib.sha256()
+        with self.open() as stream:
+            for chunk in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(chunk)
+        return digest.hexdigest()
+
+
+def resolve(uri: str) -> Source:
+    """Resolves a local path or a filesystem URI (``gs://``, ``s3://``) to one file.
+
+    A directory resolves to its newest data file by name, which suits date-stamped batch files.
+
+    Args:
+        uri: Path or URI of a file or of a directory of batch files.
+
+    Returns:
+        The resolved source.
+
+    Raises:
+        DataError: The path does not exist, or a directory holds no CSV or Parquet file.
+    """
+    try:
+        fs, path = pafs.FileSystem.from_uri(uri) if "://" in uri else (pafs.LocalFileSystem(), uri)
+        info = fs.get_file_info(path)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise DataError(f"cannot be opened: {exc}", file=uri) from exc
+    if info.type == pafs.FileType.NotFound:
+        raise DataError("does not exist", file=uri, hint="check the path or --batch")
+    if info.type == pafs.FileType.Directory:
+        files = [
+            f
+            for f in fs.get_file_info(pafs.FileSelector(path))
+            if f.is_file and f.base_name.lower().endswith(PARQUET_SUFFIXES + CSV_SUFFIXES)
+        ]
+        if not files:
+            raise DataError("is a directory with no .csv or .parquet file", file=uri)
+        info = max(files, key=lambda f: f.base_name)
+        uri = info.path if "://" not in uri else f"{uri.rstrip('/')}/{info.base_name}"
+    return Source(fs=fs, path=info.path, uri=uri, size=info.size or 0)
+
+
+def detect_format(source: Source) -> str:
+    """Tells Parquet from CSV by the file's magic bytes, falling back to its suffix.
+
+    Raises:
+        DataError: The file is empty, binary but not Parquet, or named .parquet but not Parquet.
+    """
+    if source.size == 0:
+        raise DataError("is empty (0 bytes)", file=source.uri)
+    with source.open() as stream:
+        head = stream.read(8192)
+    if head.startswith(PARQUET_MAGIC):
+        return "parquet"
+    if source.uri.lower().endswith(PARQUET_SUFFIXES):
+        raise DataError("is not a Parquet file (no PAR1 magic bytes)", file=source.uri)
+    if b"\x00" in head:
+        offset = head.index(b"\x00")
+        raise DataError(
+            f"holds binary data (a NUL byte at offset {offset}), not CSV text",
+            file=source.uri,
+            hint="pass a CSV or Parquet file",
+        )
+    return "csv"
+
+
+def read_csv_header(source: Source, options: CsvOptions) -> list[str]:
+    """Reads and checks the header line: encoding, delimiter, empty and duplicate names."""
+    with source.open() as stream:
+        raw = stream.read(options.max_line_bytes + 1)
+    first = raw.split(b"\n", 1)[0].rstrip(b"\r")
+    if len(first) > options.max_line_bytes:
+        raise DataError(
+            f"line 1 is longer than {options.max_line_bytes} bytes (data.max_line_bytes)",
+            file=source.uri,
+            hint="is the file missing line breaks?",
+        )
+    try:
+        text = first.decode(options.encoding)
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"the header is not valid {options.encoding} text ({exc.reason} at byte {exc.start})",
+            file=source.uri,
+            hint="re-encode the file as UTF-8 or set data.encoding",
+        ) from exc
+    names = next(csv.reader([text], delimiter=options.delimiter), [])
+    if not names or names == [""]:
+        raise DataError("has an empty header line", file=source.uri)
+    if len(names) == 1:
+        for candidate in (";", "\t", "|", ","):
+            if candidate != options.delimiter and candidate in names[0]:
+                raise DataError(
+                    f"the header is a single column {names[0][:60]!r}; the file looks "
+                    f"{candidate!r}-delimited, not {options.delimiter!r}-delimited",
+                    file=source.uri,
+                    hint=f"set data.delimiter: {candidate!r}",
+                )
+    seen: dict[str, int] = {}
+    for position, name in enumerate(names, start=1):
+        if not name.strip():
+            raise DataError(f"column {position} of the header has no name", file=source.uri)
+        if name in seen:
+            raise DataError(
+                f"the header names this column twice (positions {seen[name]} and {position})",
+                file=source.uri,
+                column=name,
+            )
+        seen[name] = position
+    return names
+
+
+def _csv_reader(
+    source: Source, options: CsvOptions, column_types: dict[str, pa.DataType] | None
+) -> pacsv.CSVStreamingReader:
+    return pacsv.open_csv(
+        source.open(),
+        read_options=pacsv.ReadOptions(
+            block_size=options.max_line_bytes, encoding=options.encoding
+        ),
+        parse_options=pacsv.ParseOptions(delimiter=options.delimiter),
+        convert_options=pacsv.ConvertOptions(
+            null_values=NULL_VALUES,
+            strings_can_be_null=True,
+            column_types=column_types or {},
+        ),
+    )
+
+
+def _first_long_line(source: Source, limit: int) -> int | None:
+    """Returns the number of the first line longer than ``limit`` bytes, if any."""
+    line, length = 1, 0
+    with source.open() as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            start = 0
+            while (newline := chunk.find(b"\n", start)) >= 0:
+                if length + newline - start > limit:
+                    return line
+                line, length, start = line + 1, 0, newline + 1
+            length += len(chunk) - start
+            if length > limit:
+                return line
+    return None
+
+
+def _csv_error(exc: pa.ArrowInvalid, source: Source, names: list[str], options: CsvOptions):
+    """Turns a pyarrow CSV error into a DataError, or returns the column to re-read as text."""
+    message = str(exc)
+    column_error = _COLUMN_ERROR.search(message)
+    if column_error:
+        column = names[int(column_error.group(1))]
+        detail = column_error.group(2)
+        if "invalid UTF8" in detail:
+            return DataError(
+                f"text is not valid UTF-8 (read as {options.encoding})",
+                file=source.uri,
+                column=column,
+                hint="re-encode the file as UTF-8 or set data.encoding",
+            )
+        return column
+    if "straddling object" in message or "straddles" in message:
+        line = _first_long_line(source, options.max_line_bytes)
+        where = f"line {line}" if line else "a line"
+        return DataError(
+            f"{where} is longer than the {options.max_line_bytes:,}-byte limit "
+            "(data.max_line_bytes)",
+            file=source.uri,
+            hint="is the file missing line breaks, or is a quote left open?",
+        )
+    if "Expected" in message and "columns" in message:
+        counts = message.split(":")[1].strip()
+        snippet = message.split(":", 2)[-1].strip()[:80]
+        return DataError(
+            f"a row has a different number of fields than the header ({counts}): {snippet!r}",
+            file=source.uri,
+            hint="quote values that contain the delimiter",
+        )
+    return DataError(f"cannot be parsed as CSV: {message.splitlines()[0]}", file=source.uri)
+
+
+def _planned_types(
+    schema: pa.Schema, options: CsvOptions, source: Source
+) -> dict[str, pa.DataType]:
+    """Column types for the whole file, from the types pyarrow inferred on the first block."""
+    plan: dict[str, pa.DataType] = {}
+    for field in schema:
+        if field.name in options.text_columns or pa.types.is_null(field.type):
+            plan[field.name] = pa.string()
+        elif pa.types.is_integer(field.type):
+            plan[field.name] = pa.float64()
+        elif pa.types.is_binary(field.type):
+            raise DataError(
+                f"text is not valid UTF-8 (read as {options.encoding})",
+                file=source.uri,
+                column=field.name,
+                hint="re-encode the file as UTF-8 or set data.encoding",
+            )
+        else:
+            plan[field.name] = field.type
+    return plan
+
+
+def consume_csv(
+    source: Source, options: CsvOptions, consume: Callable[[Iterator[pa.RecordBatch]], T]
+) -> T:
+    """Streams a CSV file into ``consume``, restarting it if a column changes type mid-file.
+
+    ``consume`` must start from scratch each time it is called (for example by truncating the
+    file it writes): when a later block holds text in a column inferred as numeric, that column
+    is re-read as text from the beginning so that validation can name the offending value.
+
+    Raises:
+        DataError: The file cannot be parsed; the message names the line or column.
+    """
+    names = read_csv_header(source, options)
+    plan: dict[str, pa.DataType] | None = None
+    while True:
+        try:
+            reader = _csv_reader(source, options, plan)
+            if plan is None:
+                plan = _planned_types(reader.schema, options, source)
+                reader = _csv_reader(source, options, plan)
+            return consume(iter(reader))
+        except pa.ArrowInvalid as exc:
+            outcome = _csv_error(exc, source, names, options)
+            if isinstance(outcome, DataError):
+                raise outcome from exc
+            if plan is None or plan.get(outcome) == pa.string():
+                raise DataError(
+                    f"cannot be parsed: {str(exc).splitlines()[0]}", file=source.uri, column=outcome
+                ) from exc
+            plan[outcome] = pa.string()
+
+
+def write_parquet(
+    batches: Iterator[pa.RecordBatch], dest: str, on_batch: Callable[[int], None] | None = None
+) -> tuple[int, pa.Schema | None]:
+    """Writes record batches to one Parquet file, one row group per batch.
+
+    Returns:
+        The number of rows written and the schema (None when there were no batches).
+    """
+    writer: pq.ParquetWriter | None = None
+    rows = 0
+    try:
+        for batch in batches:
+            if writer is None:
+                writer = pq.ParquetWriter(dest, batch.schema)
+            writer.write_batch(batch)
+            rows += batch.num_rows
+            if on_batch:
+                on_batch(rows)
+    finally:
+        if writer is not None:
+            writer.close()
+    return rows, (writer.schema if writer is not None else None)
+
+
+def open_parquet(source: Source) -> pq.ParquetFile:
+    """Opens a Parquet file, checking its footer and column names.
+
+    Raises:
+        DataError: The file is truncated or corrupt, or names a column twice.
+    """
+    try:
+        parquet = pq.ParquetFile(source.fs.open_input_file(source.path))
+    except (pa.ArrowException, OSError) as exc:
+        raise DataError(
+            f"is not a readable Parquet file (truncated or corrupt): {str(exc).splitlines()[0]}",
+            file=source.uri,
+        ) from exc
+    names = parquet.schema_arrow.names
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise DataError("the file names this column twice", file=source.uri, column=duplicates[0])
+    return parquet
+
+
+def iter_parquet(
+    source: Source | str, columns: list[str] | None = None, batch_rows: int = 65536
+) -> Iterator[pa.RecordBatch]:
+    """Streams a Parquet file's rows in bounded batches.
+
+    Raises:
+        DataError: A row group cannot be decoded.
+    """
+    if isinstance(source, str):
+        source = resolve(source)
+    parquet = open_parquet(source)
+    try:
+        yield from parquet.iter_batches(batch_size=batch_rows, columns=columns)
+    except (pa.ArrowException, OSError) as exc:
+        raise DataError(
+            f"a row group cannot be read (truncated or corrupt): {str(exc).splitlines()[0]}",
+            file=source.uri,
+        ) from exc
+
+
+def read_table(path: str, columns: list[str] | None = None) -> pa.Table:
+    """Reads a whole Parquet file written by a driftgate step."""
+    return pq.read_table(path, columns=columns)

@@ -1,0 +1,1 @@
+"""The retraining pipeline: its DAG, typed config and command-line interface."""

@@ -1,0 +1,179 @@
+"""The ``driftgate`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from driftgate import __version__
+from driftgate.errors import DriftgateError
+
+DESCRIPTION = """\
+driftgate keeps ML models fresh on Kubeflow Pipelines: each run validates a new data batch,
+checks it for drift and for a drop in the deployed model's quality, and only then spends a GPU
+on retraining, evaluates the candidate against the deployed model, and pushes it if it is better.
+
+Start with `driftgate demo`; then `driftgate run --local --batch FILE --config YOURS.yaml`.
+"""
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Runs the pipeline once on a batch with KFP's local runner."""
+    from driftgate.pipelines.config import load_config
+    from driftgate.pipelines.local_run import run_local
+    from driftgate.pipelines.summary import format_summary
+
+    if not args.local:
+        raise SystemExit(
+            "driftgate run: only --local runs exist here; use `driftgate submit` for a cluster"
+        )
+    config = load_config(args.config)
+    _say(f"driftgate run: model {config.model_name}, batch {args.batch}, registry {args.registry}")
+    summary = run_local(
+        config,
+        args.batch,
+        args.registry,
+        force=args.force,
+        output_root=args.output_dir,
+        verbose=args.verbose,
+        progress=sys.stdout,
+    )
+    for line in format_summary(summary):
+        _say(line)
+    if summary.error:
+        print(f"driftgate: error: {summary.error}", file=sys.stderr)
+    return 0 if summary.succeeded else 1
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Tells the bootstrap / no drift / drift story on the bundled penguins data."""
+    from driftgate.pipelines.config import load_config
+    from driftgate.pipelines.demo import run_demo
+    from driftgate.pipelines.summary import decision_line, format_summary
+
+    config = load_config(None)
+    story = []
+
+    def on_run(step, summary) -> None:
+        for line in format_summary(summary):
+            _say(f"  {line}")
+        story.append(
+            (
+                step.title,
+                decision_line(summary),
+                summary.output("push", "version"),
+                summary.wall_seconds,
+            )
+        )
+
+    summaries = run_demo(config, Path(args.workdir), _say, args.verbose, on_run)
+    _say("\n== the story ==")
+    for title, decision, version, seconds in story:
+        pushed = f"pushed v{version}" if version is not None else "nothing pushed"
+        _say(f"{title:<26} {seconds:5.1f} s  {pushed:<15} {decision}")
+    _say(
+        f"\nregistry: {Path(args.workdir) / 'registry'}; next: `driftgate versions --registry "
+        f"{Path(args.workdir) / 'registry'} --model {config.model_name}`"
+    )
+    ok = len(summaries) == 3 and all(s.succeeded for s in summaries)
+    return 0 if ok else 1
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    """Compiles the pipeline to KFP v2 YAML."""
+    from driftgate.pipelines.config import load_config
+    from driftgate.pipelines.retrain import compile_pipeline
+
+    path = compile_pipeline(load_config(args.config), args.output)
+    _say(f"wrote {path}: upload it in the Kubeflow UI or run `driftgate submit`")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, with one sub-command per action."""
+    from driftgate.pipelines.demo import __doc__ as demo_story
+
+    parser = argparse.ArgumentParser(
+        prog="driftgate",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"driftgate {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    config_help = "pipeline config YAML (default: the embedded penguins example)"
+
+    run = sub.add_parser(
+        "run",
+        help="run the pipeline once on a batch (KFP local runner)",
+        description="Runs ingest → validate → check → decide and, if the gate opens, "
+        "train → evaluate → push, each task as a local subprocess.",
+    )
+    run.add_argument(
+        "--local", action="store_true", help="run with KFP's local subprocess runner (required)"
+    )
+    run.add_argument(
+        "--batch",
+        required=True,
+        help="CSV or Parquet file, a directory (newest file), or gs:// / s3:// URI",
+    )
+    run.add_argument("--config", help=config_help)
+    run.add_argument(
+        "--registry",
+        default=".driftgate/registry",
+        help="model registry directory (default: %(default)s)",
+    )
+    run.add_argument("--force", action="store_true", help="retrain even if the gate stays closed")
+    run.add_argument(
+        "--output-dir",
+        default=".driftgate/runs",
+        help="where task outputs go (default: %(default)s)",
+    )
+    run.add_argument("-v", "--verbose", action="store_true", help="stream every task's log")
+    run.set_defaults(func=cmd_run)
+
+    demo = sub.add_parser(
+        "demo",
+        help="bootstrap, no-drift and drift runs on the bundled penguins data",
+        description=demo_story,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    demo.add_argument(
+        "--workdir",
+        default=".driftgate/demo",
+        help="scratch directory, emptied first (default: %(default)s)",
+    )
+    demo.add_argument("-v", "--verbose", action="store_true", help="stream every task's log")
+    demo.set_defaults(func=cmd_demo)
+
+    comp = sub.add_parser("compile", help="write the pipeline as KFP v2 YAML")
+    comp.add_argument(
+        "-o", "--output", default="pipeline.yaml", help="output file (default: %(default)s)"
+    )
+    comp.add_argument("--config", help=config_help)
+    comp.set_defaults(func=cmd_compile)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``driftgate`` console script."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except DriftgateError as exc:
+        print(f"driftgate: error: {exc.one_line()}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("driftgate: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""The drift-gated retraining pipeline.
+
+ingest → validate → check → decide → ``dsl.If(retrain)``: train → evaluate →
+``dsl.If(blessed)``: push. Every consumer of a task sits in the same condition as its producer.
+The config is compiled in; ``batch_uri``, ``registry_uri`` and ``force`` are run-time
+parameters.
+"""
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from types import SimpleNamespace
+
+from driftgate.components.check.component import check
+from driftgate.components.decide.component import decide
+from driftgate.components.evaluate.component import evaluate
+from driftgate.components.ingest.component import ingest
+from driftgate.components.push.component import push
+from driftgate.components.train.component import train
+from driftgate.components.validate.component import validate
+from driftgate.pipelines.config import Config
+from kfp import compiler, dsl
+
+PIPELINE_NAME = "driftgate-retrain"
+TASKS = ("ingest", "validate", "check", "decide", "train", "evaluate", "push")
+UNCACHED = ("ingest", "validate", "check")
+
+
+def make_components(image: str) -> SimpleNamespace:
+    """Every step as a KFP component running in ``image`` (which already holds kfp)."""
+    make = functools.partial(dsl.component, base_image=image, install_kfp_package=False)
+    steps = (ingest, validate, check, decide, train, evaluate, push)
+    return SimpleNamespace(**{step.__name__: make(step) for step in steps})
+
+
+def build_pipeline(config: Config) -> Callable:
+    """Builds the pipeline function for a config (run it locally or compile it)."""
+    ops = make_components(config.image)
+    data = config.data.model_dump_json()
+    drift = config.drift.model_dump_json()
+
+    @dsl.pipeline(
+        name=PIPELINE_NAME,
+        description=f"Drift-gated retraining of {config.model_name}: validate, check drift and "
+        "performance, and only then train, evaluate against the deployed model and push.",
+    )
+    def retrain(
+        batch_uri: str = config.batch_uri,
+        registry_uri: str = config.registry_uri,
+        force: bool = False,
+    ) -> None:
+        ingested = ops.ingest(source_uri=batch_uri, data=data)
+        validated = ops.validate(
+            batch=ingested.outputs["batch"],
+            source_uri=ingested.outputs["source"],
+            registry_uri=registry_uri,
+            model_name=config.model_name,
+            data=data,
+            validation=config.validation.model_dump_json(),
+        )
+        checked = ops.check(
+            validated=validated.outputs["validated"],
+            registry_uri=registry_uri,
+            model_name=config.model_name,
+            label=config.data.label,
+            has_labels=validated.outputs["has_labels"],
+            drift=drift,
+            performance=config.performance.model_dump_json(),
+        )
+        decided = ops.decide(
+            has_model=checked.outputs["has_model"],
+            drift_detected=checked.outputs["drift_detected"],
+            performance_degraded=checked.outputs["performance_degraded"],
+            has_labels=validated.outputs["has_labels"],
+            force=force,
+            check_details=checked.outputs["details"],
+        )
+        for task in (ingested, validated, checked):
+            task.set_caching_options(False)
+        with dsl.If(decided.outputs["Output"] == True, name="retrain"):  # noqa: E712 (KFP condition)
+            trained = ops.train(
+                validated=validated.outputs["validated"],
+                schema=validated.outputs["schema"],
+                registry_uri=registry_uri,
+                model_name=config.model_name,
+                deployed_version=checked.outputs["deployed_version"],
+                training=config.training.model_dump_json(),
+                drift=drift,
+            )
+            evaluated = ops.evaluate(
+                model=trained.outputs["model"],
+                eval_data=trained.outputs["eval_data"],
+                registry_uri=registry_uri,
+                model_name=config.model_name,
+                deployed_version=checked.outputs["deployed_version"],
+                evaluation=config.evaluation.model_dump_json(),
+            )
+            with dsl.If(evaluated.outputs["Output"] == True, name="blessed"):  # noqa: E712
+                ops.push(
+                    model=trained.outputs["model"],
+                    schema=validated.outputs["schema"],
+                    reference_stats=trained.outputs["reference_stats"],
+                    reference_sample=trained.outputs["reference_sample"],
+                    training_data=trained.outputs["training_data"],
+                    evaluation=evaluated.outputs["results"],
+                    registry_uri=registry_uri,
+                    model_name=config.model_name,
+                    deployed_version=checked.outputs["deployed_version"],
+                    batch_sha256=ingested.outputs["sha256"],
+                    batch_source=ingested.outputs["source"],
+                    run_id=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+                )
+
+    return retrain
+
+
+def compile_pipeline(config: Config, output: str | Path) -> Path:
+    """Compiles the pipeline for ``config`` to a KFP v2 YAML file."""
+    output = Path(output)
+    compiler.Compiler().compile(build_pipeline(config), str(output))
+    return output
