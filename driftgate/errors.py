@@ -57,6 +57,12 @@ class IntegrityError(RegistryError):
     """A registry file does not match the checksum recorded when it was pushed."""
 
 
+def quote(value: object, limit: int = 40) -> str:
+    """``repr`` of a value for a message, shortened to ``limit`` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
+
+
 _TRACEBACK_LAST_LINE = re.compile(
     r"^(?:driftgate\.errors\.)?(DriftgateError|DataError|ConfigError|RegistryError|IntegrityError)"
     r": (.+)$"

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, TypeVar
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from driftgate.errors import DataError
+from driftgate.errors import DataError, quote
 
 # Cells read as missing. "nan" and "inf" are deliberately absent: they parse as float values,
 # and validation rejects them as such instead of silently counting them as missing.
@@ -117,8 +119,16 @@ def detect_format(source: Source) -> str:
         head = stream.read(8192)
     if head.startswith(PARQUET_MAGIC):
         return "parquet"
-    if source.uri.lower().endswith(PARQUET_SUFFIXES):
+    name = source.uri.rsplit("/", 1)[-1].lower()
+    if name.endswith(PARQUET_SUFFIXES):
         raise DataError("is not a Parquet file (no PAR1 magic bytes)", file=source.uri)
+    suffix = name.rsplit(".", 1)[-1] if "." in name else ""
+    if suffix and f".{suffix}" not in CSV_SUFFIXES:
+        raise DataError(
+            f"is a .{suffix} file; driftgate reads CSV (.csv, .tsv, .txt) or Parquet (.parquet)",
+            file=source.uri,
+            hint="convert it to CSV or Parquet",
+        )
     if b"\x00" in head:
         offset = head.index(b"\x00")
         raise DataError(
@@ -207,6 +217,17 @@ def _first_long_line(source: Source, limit: int) -> int | None:
     return None
 
 
+def _first_ragged_line(source: Source, options: CsvOptions, fields: int) -> int | None:
+    """Line number of the first row whose field count differs from the header's."""
+    with source.open() as stream:
+        text = io.TextIOWrapper(stream, encoding=options.encoding, errors="replace", newline="")
+        reader = csv.reader(text, delimiter=options.delimiter)
+        for row in reader:
+            if row and len(row) != fields:
+                return reader.line_num
+    return None
+
+
 def _csv_error(exc: pa.ArrowInvalid, source: Source, names: list[str], options: CsvOptions):
     """Turns a pyarrow CSV error into a DataError, or returns the column to re-read as text."""
     message = str(exc)
@@ -233,9 +254,11 @@ def _csv_error(exc: pa.ArrowInvalid, source: Source, names: list[str], options: 
         )
     if "Expected" in message and "columns" in message:
         counts = message.split(":")[1].strip()
-        snippet = message.split(":", 2)[-1].strip()[:80]
+        snippet = quote(message.split(":", 2)[-1].strip(), 60)
+        line = _first_ragged_line(source, options, len(names))
+        where = f"line {line}" if line else "a row"
         return DataError(
-            f"a row has a different number of fields than the header ({counts}): {snippet!r}",
+            f"{where} has a different number of fields than the header ({counts}): {snippet}",
             file=source.uri,
             hint="quote values that contain the delimiter",
         )
@@ -284,7 +307,7 @@ def consume_csv(
             if plan is None:
                 plan = _planned_types(reader.schema, options, source)
                 reader = _csv_reader(source, options, plan)
-            return consume(iter(reader))
+            return consume(_checked_lengths(reader, source, options.max_line_bytes))
         except pa.ArrowInvalid as exc:
             outcome = _csv_error(exc, source, names, options)
             if isinstance(outcome, DataError):
@@ -294,6 +317,30 @@ def consume_csv(
                     f"cannot be parsed: {str(exc).splitlines()[0]}", file=source.uri, column=outcome
                 ) from exc
             plan[outcome] = pa.string()
+
+
+def _checked_lengths(
+    batches: Iterator[pa.RecordBatch], source: Source, limit: int
+) -> Iterator[pa.RecordBatch]:
+    """Passes batches through, rejecting any text value longer than ``limit`` bytes."""
+    offset = 0
+    for batch in batches:
+        for name, column in zip(batch.schema.names, batch.columns, strict=True):
+            if not pa.types.is_string(column.type):
+                continue
+            lengths = pc.binary_length(column)
+            longest = pc.max(lengths).as_py()
+            if longest is not None and longest > limit:
+                row = offset + pc.index(lengths, longest).as_py() + 1
+                raise DataError(
+                    f"row {row} holds a {longest:,}-byte value, over the {limit:,}-byte limit "
+                    "(data.max_line_bytes)",
+                    file=source.uri,
+                    column=name,
+                    hint="is a quote left open, or are line breaks missing?",
+                )
+        offset += batch.num_rows
+        yield batch
 
 
 def write_parquet(

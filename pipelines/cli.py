@@ -64,6 +64,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     def on_run(step, summary) -> None:
         for line in format_summary(summary):
             _say(f"  {line}")
+        if summary.error:
+            print(f"driftgate: error: {summary.error}", file=sys.stderr)
         story.append(
             (
                 step.title,

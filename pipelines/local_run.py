@@ -58,6 +58,11 @@ class RunSummary:
     wall_seconds: float
     error: str | None = None
 
+    @property
+    def failed_task(self) -> str | None:
+        """The first task that failed, if any."""
+        return next((t.name for t in self.tasks.values() if t.status == "failed"), None)
+
     def ran(self) -> list[str]:
         """Names of the tasks that ran (successfully or not)."""
         return [t.name for t in self.tasks.values() if t.status != "skipped"]
@@ -159,7 +164,8 @@ def branch_tasks(pipeline: Any) -> dict[str, list[str]]:
     return groups
 
 
-def _task_record(run_dir: Path, name: str) -> TaskRecord:
+def read_task(run_dir: Path, name: str) -> TaskRecord:
+    """What a task left in a local run directory: its status and output parameters."""
     directory = run_dir / name
     if not directory.is_dir():
         return TaskRecord(name, "skipped")
@@ -240,7 +246,7 @@ def run_local(
     created = sorted(set(output_root.glob(f"{PIPELINE_NAME}-*")) - before)
     run_dir = created[-1] if created else output_root
     log_path.rename(run_dir / "run.log")
-    tasks = {name: _task_record(run_dir, name) for name in TASKS}
+    tasks = {name: read_task(run_dir, name) for name in TASKS}
     failed = [t for t in tasks.values() if t.status == "failed"]
     error = None
     if failed:

@@ -81,6 +81,7 @@ def build_pipeline(config: Config) -> Callable:
             trained = ops.train(
                 validated=validated.outputs["validated"],
                 schema=validated.outputs["schema"],
+                source_uri=ingested.outputs["source"],
                 registry_uri=registry_uri,
                 model_name=config.model_name,
                 deployed_version=checked.outputs["deployed_version"],

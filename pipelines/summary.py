@@ -53,8 +53,8 @@ def format_summary(summary: RunSummary) -> list[str]:
         Lines: decision, drift, metrics, tasks, pushed version, wall time.
     """
     lines = []
-    if summary.error:
-        lines.append(f"FAILED: {summary.error}")
+    if summary.failed_task:
+        lines.append(f"FAILED in task {summary.failed_task} (the error is printed last)")
     lines.append(f"decision: {decision_line(summary)}")
     details = summary.json_artifact("check", "details")
     if details is not None:

@@ -8,6 +8,7 @@ from kfp.dsl import Artifact, Dataset, Input, Model, Output
 def train(
     validated: Input[Dataset],
     schema: Input[Artifact],
+    source_uri: str,
     registry_uri: str,
     model_name: str,
     deployed_version: int,
@@ -25,6 +26,7 @@ def train(
     Args:
         validated: The validated batch.
         schema: The schema the batch was validated against.
+        source_uri: The batch's original location, named in error messages.
         registry_uri: The model registry directory.
         model_name: The model's name in the registry.
         deployed_version: The production version compared against (0: none).
@@ -63,6 +65,7 @@ def train(
         core.TrainingSettings.model_validate_json(training),
         DriftSettings.model_validate_json(drift),
         outputs,
+        source_uri,
     )
     model.metadata.update(family=result.family, classes=result.classes, **result.history)
     return (result.train_rows, result.eval_rows)

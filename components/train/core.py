@@ -154,6 +154,7 @@ def train(
     settings: TrainingSettings,
     drift_settings: DriftSettings,
     outputs: TrainOutputs,
+    source: str | None = None,
 ) -> TrainResult:
     """Trains a candidate and writes it with everything the registry will store beside it.
 
@@ -165,6 +166,7 @@ def train(
         settings: Model family and hyperparameters.
         drift_settings: Bins and sample size of the new reference statistics.
         outputs: Output locations.
+        source: The batch's original location, named in error messages.
 
     Returns:
         A summary: rows used, classes, final training metrics.
@@ -175,7 +177,7 @@ def train(
     kinds = feature_kinds(schema)
     label = kinds.label
     if label is None:
-        raise DataError("the schema marks no label column", file="schema.pbtxt")
+        raise DataError("the schema marks no label column", file=source or str(batch_path))
     batch = pq.read_table(batch_path)
     window, from_batch = assemble_window(
         batch, _previous_training_data(registry, deployed_version), label, settings.window_rows
@@ -184,8 +186,9 @@ def train(
     classes = sorted(set(labels))
     if len(classes) < 2:
         raise DataError(
-            f"the training window has {len(classes)} class(es); at least 2 are needed",
-            file=str(batch_path),
+            f"the training window has {len(classes)} class(es) ({', '.join(classes)}); "
+            "a classifier needs at least 2",
+            file=source or str(batch_path),
             column=label,
         )
     first_batch_row = window.num_rows - from_batch

@@ -22,7 +22,7 @@ from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2
 
 from driftgate import schema as schemas
 from driftgate.dataspec import DataSettings
-from driftgate.errors import DataError
+from driftgate.errors import DataError, quote
 from driftgate.tabular import iter_parquet, write_parquet
 
 log = logging.getLogger(__name__)
@@ -269,7 +269,7 @@ class Validator:
                         blocking,
                     )
                 )
-        keep = [n for n in [*self.kinds.features, self.label] if n in present]
+        keep = [f.name for f in self.schema.feature if f.name in present]
         return anomalies, keep, has_labels
 
     def run(
@@ -315,7 +315,7 @@ class Validator:
         for name, s in stats.items():
             feature = schemas.get_feature(self.schema, name)
             if s.not_number_count:
-                examples = ", ".join(f"{v!r} (row {r})" for r, v in s.not_numbers)
+                examples = ", ".join(f"{quote(v)} (row {r})" for r, v in s.not_numbers)
                 anomalies.append(
                     Anomaly(
                         name,
@@ -388,7 +388,7 @@ class Validator:
                 unseen = sum(s.unseen.values())
                 present = max(s.rows - s.missing, 1)
                 top = sorted(s.unseen.items(), key=lambda kv: -kv[1])[:EXAMPLES]
-                values = ", ".join(f"{v!r} ({c}x)" for v, c in top)
+                values = ", ".join(f"{quote(v)} ({c}x)" for v, c in top)
                 blocking = unseen / present > self.settings.max_unseen_fraction
                 what = "label class(es)" if name == self.label else "value(s)"
                 anomalies.append(

@@ -1,0 +1,126 @@
+"""Every bad input fails the run with one clear line and leaves the registry unchanged."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import DATA, tree_digest
+from driftgate.pipelines.cli import main
+from make_bad_corpus import huge_line
+
+pytestmark = pytest.mark.slow
+CASES = yaml.safe_load((DATA / "bad" / "cases.yaml").read_text())
+
+
+def batch_path(name: str, tmp_path: Path) -> Path:
+    return huge_line(tmp_path / name) if name == "huge_line.csv" else DATA / "bad" / name
+
+
+def run_cli(args, capsys):
+    code = main(args)
+    captured = capsys.readouterr()
+    return code, captured.err.strip().splitlines()
+
+
+def test_the_corpus_covers_every_documented_case():
+    committed = {p.name for p in (DATA / "bad").iterdir() if p.suffix != ".yaml"}
+    assert committed | {"huge_line.csv", "does_not_exist.csv"} == set(CASES)
+    assert len(CASES) >= 15
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_bad_input_gives_one_line_and_changes_nothing(name, deployed_registry, tmp_path, capsys):
+    expected = CASES[name]
+    batch = batch_path(name, tmp_path)
+    before = tree_digest(deployed_registry)
+    code, err = run_cli(
+        [
+            "run",
+            "--local",
+            "--batch",
+            str(batch),
+            "--registry",
+            str(deployed_registry),
+            "--output-dir",
+            str(tmp_path / "runs"),
+        ],
+        capsys,
+    )
+    assert code != 0
+    assert len(err) == 1, err
+    line = err[0]
+    assert line.startswith(f"driftgate: error: {batch}: ")
+    if expected["column"]:
+        assert f"column '{expected['column']}': " in line
+    assert expected["message"] in line
+    assert tree_digest(deployed_registry) == before
+
+
+def test_a_bad_first_batch_pushes_nothing(tmp_path, capsys):
+    registry = tmp_path / "registry"
+    code, err = run_cli(
+        [
+            "run",
+            "--local",
+            "--batch",
+            str(DATA / "bad" / "missing_label.csv"),
+            "--registry",
+            str(registry),
+            "--output-dir",
+            str(tmp_path / "runs"),
+        ],
+        capsys,
+    )
+    assert code == 1 and "have no label" in err[0]
+    assert not any(registry.rglob("*"))
+
+
+def test_the_console_script_exits_non_zero_with_the_message(tmp_path):
+    batch = DATA / "bad" / "nan_value.csv"
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "driftgate"),
+            "run",
+            "--local",
+            "--batch",
+            str(batch),
+            "--registry",
+            str(tmp_path / "r"),
+            "--output-dir",
+            str(tmp_path / "runs"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"driftgate: error: {batch}: column 'body_mass_g': holds 1 NaN value(s); "
+        "write missing values as empty cells"
+    ]
+    assert "FAILED in task validate" in result.stdout
+
+
+def test_a_single_class_first_batch_names_the_users_file(tmp_path, capsys):
+    batch = (
+        DATA / "bad" / "unseen_category.csv"
+    )  # on an empty registry: 40 Adelie rows, nothing unseen
+    code, err = run_cli(
+        [
+            "run",
+            "--local",
+            "--batch",
+            str(batch),
+            "--registry",
+            str(tmp_path / "r"),
+            "--output-dir",
+            str(tmp_path / "runs"),
+        ],
+        capsys,
+    )
+    assert code == 1
+    assert err == [
+        f"driftgate: error: {batch}: column 'species': the training window has 1 class(es) "
+        "(Adelie); a classifier needs at least 2"
+    ]

@@ -1,0 +1,46 @@
+"""The committed pipeline YAML is what `driftgate compile` writes, and it runs as it is."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+from driftgate.pipelines.local_run import read_task
+from driftgate.pipelines.retrain import UNCACHED, compile_pipeline
+from kfp import components, local
+
+COMMITTED = Path(__file__).parent.parent / "pipelines" / "retrain.yaml"
+
+
+def test_committed_yaml_is_identical_to_a_fresh_compile(config, tmp_path):
+    fresh = compile_pipeline(config, tmp_path / "retrain.yaml")
+    assert fresh.read_text() == COMMITTED.read_text(), (
+        "run `make compile` and commit pipelines/retrain.yaml"
+    )
+
+
+def test_compiled_pipeline_shape():
+    spec = yaml.safe_load(COMMITTED.read_text())
+    tasks = spec["root"]["dag"]["tasks"]
+    for name in UNCACHED:
+        assert tasks[name]["cachingOptions"] == {}, f"{name} must not be cached"
+    retrain = tasks["condition-1"]
+    assert (
+        retrain["triggerPolicy"]["condition"]
+        == "inputs.parameter_values['pipelinechannel--decide-Output'] == true"
+    )
+    for executor in spec["deploymentSpec"]["executors"].values():
+        container = executor["container"]
+        assert container["image"] == "driftgate:0.1.0"
+        assert "pip install" not in " ".join(container["command"] + container["args"])
+
+
+@pytest.mark.slow
+def test_the_committed_yaml_runs_under_the_local_runner(tmp_path, penguins_frame):
+    pipeline = components.load_component_from_file(str(COMMITTED))
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path / "out"))
+    batch = tmp_path / "first.csv"
+    penguins_frame[penguins_frame.year <= 2008].to_csv(batch, index=False)
+    pipeline(batch_uri=str(batch), registry_uri=str(tmp_path / "registry"), force=False)
+    (run_dir,) = (tmp_path / "out").iterdir()
+    assert read_task(run_dir, "push").outputs == {"version": 1, "promoted": True}
+    assert (tmp_path / "registry" / "penguins" / "1" / "saved_model.pb").exists()
