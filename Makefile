@@ -43,7 +43,7 @@ lock: ## re-resolve dependencies from pyproject.toml into requirements.lock
 	.lockvenv/bin/python -m pip install --quiet -e '.[dev,bench]'
 	{ echo "# Full pinned dependency set for driftgate (Python 3.11, Debian 12), used as pip constraints."; \
 	  echo "# Regenerate with 'make lock' after changing dependencies in pyproject.toml."; \
-	  .lockvenv/bin/python -m pip freeze --exclude-editable | grep -v '^driftgate'; } > requirements.lock
+	  .lockvenv/bin/python -m pip freeze --all --exclude-editable | grep -v -e '^driftgate' -e '^pip=='; } > requirements.lock
 	rm -rf .lockvenv
 
 clean: ## remove the virtualenv and local run outputs

@@ -11,14 +11,15 @@ from importlib import resources
 from pathlib import Path
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
 from driftgate.components.check.core import PerformanceSettings
 from driftgate.components.evaluate.core import EvaluationSettings
 from driftgate.components.train.core import TrainingSettings
 from driftgate.components.validate.core import ValidationSettings
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
 from driftgate.dataspec import DataSettings
 from driftgate.errors import ConfigError
+from driftgate.pipelines.platform import PlatformSettings
 from driftgate.stats import DriftSettings
 
 DEFAULT_CONFIG = "penguins.yaml"
@@ -38,6 +39,7 @@ class Config(BaseModel):
         performance: Bounds on the deployed model's metrics on labelled batches.
         training: Model family, hyperparameters, window and seed.
         evaluation: Slices and blessing thresholds.
+        platform: Cluster resources, GPU placement, volumes and retries.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -52,6 +54,7 @@ class Config(BaseModel):
     performance: PerformanceSettings = PerformanceSettings()
     training: TrainingSettings = TrainingSettings()
     evaluation: EvaluationSettings = EvaluationSettings()
+    platform: PlatformSettings = PlatformSettings()
 
 
 def _field(location: tuple) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import palmerpenguins
 import pandas as pd
+
 from driftgate.pipelines.config import Config
 from driftgate.pipelines.local_run import RunSummary, run_local
 

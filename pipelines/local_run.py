@@ -22,10 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from driftgate.errors import find_error_in_log
 from driftgate.pipelines.config import Config
 from driftgate.pipelines.retrain import PIPELINE_NAME, TASKS, build_pipeline
-
-from driftgate.errors import find_error_in_log
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 EVENT = re.compile(

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
+from kfp import compiler, dsl
+
 from driftgate.components.check.component import check
 from driftgate.components.decide.component import decide
 from driftgate.components.evaluate.component import evaluate
@@ -19,11 +21,10 @@ from driftgate.components.push.component import push
 from driftgate.components.train.component import train
 from driftgate.components.validate.component import validate
 from driftgate.pipelines.config import Config
-from kfp import compiler, dsl
+from driftgate.pipelines.platform import apply_platform
 
 PIPELINE_NAME = "driftgate-retrain"
 TASKS = ("ingest", "validate", "check", "decide", "train", "evaluate", "push")
-UNCACHED = ("ingest", "validate", "check")
 
 
 def make_components(image: str) -> SimpleNamespace:
@@ -75,8 +76,6 @@ def build_pipeline(config: Config) -> Callable:
             force=force,
             check_details=checked.outputs["details"],
         )
-        for task in (ingested, validated, checked):
-            task.set_caching_options(False)
         with dsl.If(decided.outputs["Output"] == True, name="retrain"):  # noqa: E712 (KFP condition)
             trained = ops.train(
                 validated=validated.outputs["validated"],
@@ -97,7 +96,7 @@ def build_pipeline(config: Config) -> Callable:
                 evaluation=config.evaluation.model_dump_json(),
             )
             with dsl.If(evaluated.outputs["Output"] == True, name="blessed"):  # noqa: E712
-                ops.push(
+                pushed = ops.push(
                     model=trained.outputs["model"],
                     schema=validated.outputs["schema"],
                     reference_stats=trained.outputs["reference_stats"],
@@ -111,6 +110,8 @@ def build_pipeline(config: Config) -> Callable:
                     batch_source=ingested.outputs["source"],
                     run_id=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
                 )
+        steps = (ingested, validated, checked, decided, trained, evaluated, pushed)
+        apply_platform(dict(zip(TASKS, steps, strict=True)), config.platform)
 
     return retrain
 

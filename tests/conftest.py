@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from driftgate.pipelines.config import Config, load_config
 from driftgate.pipelines.demo import penguins
 

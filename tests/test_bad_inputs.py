@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import DATA, tree_digest
-from driftgate.pipelines.cli import main
 from make_bad_corpus import huge_line
+
+from driftgate.pipelines.cli import main
 
 pytestmark = pytest.mark.slow
 CASES = yaml.safe_load((DATA / "bad" / "cases.yaml").read_text())
@@ -77,7 +78,7 @@ def test_a_bad_first_batch_pushes_nothing(tmp_path, capsys):
     assert not any(registry.rglob("*"))
 
 
-def test_the_console_script_exits_non_zero_with_the_message(tmp_path):
+def test_the_console_script_exits_non_zero_with_the_message(deployed_registry, tmp_path):
     batch = DATA / "bad" / "nan_value.csv"
     result = subprocess.run(
         [
@@ -87,7 +88,7 @@ def test_the_console_script_exits_non_zero_with_the_message(tmp_path):
             "--batch",
             str(batch),
             "--registry",
-            str(tmp_path / "r"),
+            str(deployed_registry),
             "--output-dir",
             str(tmp_path / "runs"),
         ],
@@ -121,6 +122,6 @@ def test_a_single_class_first_batch_names_the_users_file(tmp_path, capsys):
     )
     assert code == 1
     assert err == [
-        f"driftgate: error: {batch}: column 'species': the training window has 1 class(es) "
-        "(Adelie); a classifier needs at least 2"
+        f"driftgate: error: {batch}: column 'species': the first batch has 1 label class(es) "
+        "(Adelie); training a classifier needs at least 2"
     ]

@@ -2,9 +2,10 @@ import subprocess
 import sys
 
 import pytest
+
 from driftgate.pipelines.cli import main
 
-COMMANDS = ["run", "demo", "compile"]
+COMMANDS = ["run", "demo", "compile", "submit", "schedule"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

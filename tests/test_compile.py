@@ -4,9 +4,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from driftgate.pipelines.local_run import read_task
-from driftgate.pipelines.retrain import UNCACHED, compile_pipeline
 from kfp import components, local
+
+from driftgate.pipelines.local_run import read_task
+from driftgate.pipelines.platform import ALWAYS_FRESH
+from driftgate.pipelines.retrain import compile_pipeline
 
 COMMITTED = Path(__file__).parent.parent / "pipelines" / "retrain.yaml"
 
@@ -19,9 +21,9 @@ def test_committed_yaml_is_identical_to_a_fresh_compile(config, tmp_path):
 
 
 def test_compiled_pipeline_shape():
-    spec = yaml.safe_load(COMMITTED.read_text())
+    spec, _platform = yaml.safe_load_all(COMMITTED.read_text())
     tasks = spec["root"]["dag"]["tasks"]
-    for name in UNCACHED:
+    for name in ALWAYS_FRESH:
         assert tasks[name]["cachingOptions"] == {}, f"{name} must not be cached"
     retrain = tasks["condition-1"]
     assert (

@@ -8,10 +8,11 @@ import json
 from pathlib import Path
 
 import pytest
-from driftgate.pipelines.local_run import read_task
-from driftgate.pipelines.retrain import make_components
 from kfp import dsl, local
 from kfp.dsl import Artifact, Dataset, Model
+
+from driftgate.pipelines.local_run import read_task
+from driftgate.pipelines.retrain import make_components
 
 pytestmark = pytest.mark.slow
 

@@ -1,7 +1,7 @@
 import pytest
-from driftgate.pipelines.config import load_config, parse_config
 
 from driftgate.errors import ConfigError
+from driftgate.pipelines.config import load_config, parse_config
 
 
 def test_embedded_default_is_the_penguins_example():

@@ -1,4 +1,5 @@
 import pytest
+
 from driftgate.components.decide.core import decide, record_markdown
 
 BASE = {

@@ -1,10 +1,10 @@
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
 from driftgate.components.evaluate.core import EvaluationSettings, evaluate, record_markdown
 from driftgate.components.train.core import TrainingSettings, TrainOutputs, train
 from driftgate.components.validate.core import ValidationSettings, validate
-
 from driftgate.dataspec import DataSettings
 from driftgate.integrity import verify
 from driftgate.registry import Registry

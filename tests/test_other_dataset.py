@@ -3,10 +3,10 @@ names with spaces, a derived categorical slice, and the scikit-learn family."""
 
 import pandas as pd
 import pytest
-from driftgate.pipelines.config import parse_config
-from driftgate.pipelines.local_run import run_local
 from sklearn.datasets import load_breast_cancer
 
+from driftgate.pipelines.config import parse_config
+from driftgate.pipelines.local_run import run_local
 from driftgate.registry import Registry
 
 pytestmark = pytest.mark.slow

@@ -2,6 +2,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from tensorflow_metadata.proto.v0 import statistics_pb2
+
 from driftgate.components.train.core import (
     TrainingSettings,
     TrainOutputs,
@@ -10,8 +12,6 @@ from driftgate.components.train.core import (
     train,
 )
 from driftgate.components.validate.core import ValidationSettings, validate
-from tensorflow_metadata.proto.v0 import statistics_pb2
-
 from driftgate.dataspec import DataSettings
 from driftgate.errors import IntegrityError
 from driftgate.integrity import verify

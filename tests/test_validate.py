@@ -1,10 +1,10 @@
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from driftgate.components.validate.core import ValidationSettings, raise_if_blocked, validate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from driftgate.components.validate.core import ValidationSettings, raise_if_blocked, validate
 from driftgate.dataspec import DataSettings
 from driftgate.errors import DataError
 from driftgate.schema import feature_kinds, get_feature
@@ -82,10 +82,20 @@ def test_unseen_categories_within_the_allowed_share_only_warn(tmp_path, penguins
 
 def test_configured_ranges_block_values_outside_them(tmp_path, penguins_frame):
     settings = ValidationSettings(ranges={"body_mass_g": (2000, 7000)})
+    first = validate(write(tmp_path, penguins_frame), tmp_path / "v1.parquet", DATA, settings)
     frame = penguins_frame.head(30).copy()
     frame.loc[4, "body_mass_g"] = 42000.0
-    result = validate(write(tmp_path, frame), tmp_path / "v.parquet", DATA, settings)
+    result = validate(
+        write(tmp_path, frame, "b.parquet"), tmp_path / "v.parquet", DATA, settings, first.schema
+    )
     with pytest.raises(DataError, match=r"outside \[2000.0, 7000.0\], e.g. 42000.0 at row 5"):
+        raise_if_blocked(result, "batch.csv")
+
+
+def test_a_first_batch_with_one_label_class_is_rejected(tmp_path, penguins_frame):
+    adelie = penguins_frame[penguins_frame.species == "Adelie"]
+    result = validate(write(tmp_path, adelie), tmp_path / "v.parquet", DATA, ValidationSettings())
+    with pytest.raises(DataError, match="column 'species': the first batch has 1 label class"):
         raise_if_blocked(result, "batch.csv")
 
 

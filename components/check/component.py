@@ -41,9 +41,8 @@ def check(
         metrics: Per-feature drift and deployed-model scores.
         details: The findings as JSON (read by decide and the CLI).
     """
-    from driftgate.components.check import core
-
     from driftgate import logs
+    from driftgate.components.check import core
     from driftgate.kfp_io import log_metrics, write_json, write_text
     from driftgate.registry import Registry
     from driftgate.report import drift_html, drift_markdown

@@ -31,9 +31,8 @@ def decide(
     Returns:
         Whether to retrain.
     """
-    from driftgate.components.decide import core
-
     from driftgate import logs
+    from driftgate.components.decide import core
     from driftgate.kfp_io import read_json, write_text
 
     logs.setup()

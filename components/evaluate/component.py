@@ -51,9 +51,8 @@ def evaluate(
     """
     from pathlib import Path
 
-    from driftgate.components.evaluate import core
-
     from driftgate import logs
+    from driftgate.components.evaluate import core
     from driftgate.integrity import verify
     from driftgate.kfp_io import log_classification, log_metrics, write_json, write_text
     from driftgate.registry import Registry

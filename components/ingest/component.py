@@ -15,9 +15,8 @@ def ingest(source_uri: str, data: str, batch: Output[Dataset]) -> NamedTuple(
         data: JSON of the data settings (label, features, CSV options).
         batch: The batch as Parquet.
     """
-    from driftgate.components.ingest import core
-
     from driftgate import logs
+    from driftgate.components.ingest import core
     from driftgate.dataspec import DataSettings
 
     logs.setup()

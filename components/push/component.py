@@ -39,9 +39,8 @@ def push(
     """
     from pathlib import Path
 
-    from driftgate.components.push import core
-
     from driftgate import logs
+    from driftgate.components.push import core
     from driftgate.integrity import verify
     from driftgate.kfp_io import read_json, write_text
     from driftgate.registry import (

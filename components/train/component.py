@@ -41,9 +41,8 @@ def train(
     """
     from pathlib import Path
 
-    from driftgate.components.train import core
-
     from driftgate import logs
+    from driftgate.components.train import core
     from driftgate.registry import Registry
     from driftgate.schema import load_schema
     from driftgate.stats import DriftSettings

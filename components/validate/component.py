@@ -33,10 +33,10 @@ def validate(
         anomalies: The anomalies found (tensorflow-metadata Anomalies, text proto).
         report: The anomalies as Markdown.
     """
-    from driftgate.components.validate import core
     from google.protobuf import text_format
 
     from driftgate import logs
+    from driftgate.components.validate import core
     from driftgate.dataspec import DataSettings
     from driftgate.kfp_io import write_text
     from driftgate.registry import SCHEMA_FILE, Registry

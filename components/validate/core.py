@@ -442,6 +442,17 @@ def validate(
     anomalies, keep, has_labels = validator.columns_anomalies(arrow_schema.names)
     rows, stats = validator.run(iter_parquet(str(batch_path), columns=keep), dest, keep)
     anomalies += validator.value_anomalies(stats)
+    classes = schemas.domain_values(schemas.get_feature(schema, data.label)) if inferred else None
+    if has_labels and classes is not None and len(classes) < 2:
+        anomalies.append(
+            Anomaly(
+                data.label,
+                "FEATURE_TYPE_LOW_UNIQUE",
+                f"the first batch has {len(classes)} label class(es) ({', '.join(classes)}); "
+                "training a classifier needs at least 2",
+                True,
+            )
+        )
     result = ValidationResult(schema, inferred, rows, has_labels, anomalies)
     for anomaly in anomalies:
         log.log(

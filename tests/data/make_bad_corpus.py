@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
 from driftgate.pipelines.demo import penguins
 
 HERE = Path(__file__).parent / "bad"

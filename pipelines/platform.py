@@ -1,0 +1,178 @@
+"""Cluster settings of the pipeline (resources, GPUs, volumes, retries), compiled into its YAML.
+
+Everything a platform engineer changes when moving to another cluster lives here and in the
+config file; nothing is hard-coded in the pipeline. KFP's local runner ignores these settings.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from kfp import kubernetes
+from kfp.dsl import PipelineTask
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+STEPS = ("ingest", "validate", "check", "decide", "train", "evaluate", "push")
+ALWAYS_FRESH = ("ingest", "validate", "check")
+REGISTRY_STEPS = ("validate", "check", "train", "evaluate", "push")
+QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$"
+DURATION = r"^[0-9]+s$"
+
+
+class Toleration(BaseModel):
+    """A Kubernetes toleration for the training pod."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key: str | None = None
+    operator: Literal["Equal", "Exists"] = "Exists"
+    value: str | None = None
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = "NoSchedule"
+    toleration_seconds: int | None = None
+
+
+class StepSettings(BaseModel):
+    """Resources and run policy of one step; unset fields fall back to ``defaults``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cpu_request: str | None = Field(None, pattern=QUANTITY)
+    cpu_limit: str | None = Field(None, pattern=QUANTITY)
+    memory_request: str | None = Field(None, pattern=QUANTITY)
+    memory_limit: str | None = Field(None, pattern=QUANTITY)
+    timeout_seconds: int | None = Field(None, ge=1)
+    caching: bool | None = None
+    retries: int | None = Field(None, ge=0, le=10)
+    retry_backoff: str | None = Field(None, pattern=DURATION)
+
+    def over(self, base: StepSettings) -> StepSettings:
+        """These settings, with unset fields taken from ``base``."""
+        return base.model_copy(update=self.model_dump(exclude_none=True))
+
+
+class GpuSettings(BaseModel):
+    """Where and on what the train step runs when GPUs are enabled.
+
+    The defaults fit the NVIDIA GPU operator: nodes labelled ``nvidia.com/gpu.present=true``
+    and tainted ``nvidia.com/gpu:NoSchedule``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    accelerator: str = "nvidia.com/gpu"
+    count: int = Field(1, ge=1)
+    node_selector: dict[str, str] = {"nvidia.com/gpu.present": "true"}
+    tolerations: list[Toleration] = [Toleration(key="nvidia.com/gpu")]
+
+
+class PlatformSettings(BaseModel):
+    """Cluster settings compiled into the pipeline.
+
+    Attributes:
+        service_account: The Kubernetes service account runs use (``driftgate submit`` and
+            ``schedule`` send it; manifests/base creates it).
+        image_pull_secrets: Secrets for pulling the component image.
+        registry_pvc: PVC mounted at ``registry_mount_path`` on the steps that use the registry
+            (null: the registry is reachable otherwise).
+        data_pvc: PVC with incoming batches, mounted at ``data_mount_path`` on ingest.
+        defaults: Resources, timeout and retries of every step.
+        steps: Per-step overrides (``train``, ``evaluate``, …).
+        gpu: The train step's accelerator, node selector and tolerations.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    service_account: str | None = "driftgate-pipeline"
+    image_pull_secrets: list[str] = []
+    registry_pvc: str | None = "driftgate-registry"
+    registry_mount_path: str = "/registry"
+    data_pvc: str | None = None
+    data_mount_path: str = "/data"
+    defaults: StepSettings = StepSettings(
+        cpu_request="500m",
+        memory_request="1Gi",
+        memory_limit="4Gi",
+        timeout_seconds=1800,
+        retries=0,
+    )
+    steps: dict[Literal[STEPS], StepSettings] = {  # type: ignore[valid-type]
+        "train": StepSettings(
+            cpu_request="2",
+            memory_request="8Gi",
+            memory_limit="16Gi",
+            timeout_seconds=4 * 3600,
+            retries=2,
+            retry_backoff="120s",
+        ),
+        "evaluate": StepSettings(cpu_request="1", memory_request="4Gi", memory_limit="8Gi"),
+    }
+    gpu: GpuSettings = GpuSettings()
+
+    @model_validator(mode="after")
+    def _fresh_gate(self) -> PlatformSettings:
+        for step in ALWAYS_FRESH:
+            if self.for_step(step).caching:
+                raise ValueError(
+                    f"caching must stay off for {step}: a recurring run with the same parameters "
+                    "over fresh data would reuse an earlier run's answer"
+                )
+        return self
+
+    def for_step(self, step: str) -> StepSettings:
+        """The effective settings of a step."""
+        return self.steps.get(step, StepSettings()).over(self.defaults)
+
+
+def apply_platform(tasks: dict[str, PipelineTask], platform: PlatformSettings) -> None:
+    """Applies resources, caching, timeouts, retries, volumes and GPU placement to the tasks.
+
+    Args:
+        tasks: The pipeline's tasks by step name.
+        platform: The cluster settings.
+    """
+    for step, task in tasks.items():
+        settings = platform.for_step(step)
+        for value, setter in (
+            (settings.cpu_request, task.set_cpu_request),
+            (settings.cpu_limit, task.set_cpu_limit),
+            (settings.memory_request, task.set_memory_request),
+            (settings.memory_limit, task.set_memory_limit),
+        ):
+            if value is not None:
+                setter(value)
+        caching = settings.caching if settings.caching is not None else step not in ALWAYS_FRESH
+        task.set_caching_options(caching)
+        if settings.timeout_seconds:
+            kubernetes.set_timeout(task, settings.timeout_seconds)
+        if settings.retries:
+            task.set_retry(
+                settings.retries, backoff_duration=settings.retry_backoff, backoff_factor=2.0
+            )
+        if platform.image_pull_secrets:
+            kubernetes.set_image_pull_secrets(task, list(platform.image_pull_secrets))
+        if platform.registry_pvc and step in REGISTRY_STEPS:
+            kubernetes.mount_pvc(
+                task, pvc_name=platform.registry_pvc, mount_path=platform.registry_mount_path
+            )
+        if platform.data_pvc and step == "ingest":
+            kubernetes.mount_pvc(
+                task, pvc_name=platform.data_pvc, mount_path=platform.data_mount_path
+            )
+    if platform.gpu.enabled:
+        _place_on_gpu(tasks["train"], platform.gpu)
+
+
+def _place_on_gpu(task: PipelineTask, gpu: GpuSettings) -> None:
+    task.set_accelerator_type(gpu.accelerator).set_accelerator_limit(gpu.count)
+    for key, value in gpu.node_selector.items():
+        kubernetes.add_node_selector(task, label_key=key, label_value=value)
+    for toleration in gpu.tolerations:
+        kubernetes.add_toleration(
+            task,
+            key=toleration.key,
+            operator=toleration.operator,
+            value=toleration.value,
+            effect=toleration.effect,
+            toleration_seconds=toleration.toleration_seconds,
+        )
