@@ -81,6 +81,47 @@ def domain_values(feature: schema_pb2.Feature) -> list[str] | None:
     return None
 
 
+def _is_text(field: pa.Field) -> bool:
+    return (
+        pa.types.is_string(field.type)
+        or pa.types.is_large_string(field.type)
+        or pa.types.is_boolean(field.type)
+    )
+
+
+def kinds_from_arrow(
+    arrow_schema: pa.Schema,
+    *,
+    label: str | None,
+    features: list[str] | None = None,
+    exclude: list[str] | None = None,
+    categorical: list[str] | None = None,
+) -> FeatureKinds:
+    """Feature kinds from column types: text and booleans are categorical, numbers numeric.
+
+    Args:
+        arrow_schema: Column names and types.
+        label: The label column (never a feature).
+        features: Feature columns; None means every column but the label and ``exclude``.
+        exclude: Columns that are neither features nor label.
+        categorical: Columns to treat as categorical even when numeric.
+
+    Returns:
+        The kinds, in column order.
+    """
+    excluded = set(exclude or [])
+    names = features or [n for n in arrow_schema.names if n != label and n not in excluded]
+    forced = set(categorical or [])
+    is_categorical = {
+        n: n in forced or _is_text(arrow_schema.field(n)) for n in names if n in arrow_schema.names
+    }
+    return FeatureKinds(
+        label=label,
+        numeric=tuple(n for n in names if not is_categorical.get(n, n in forced)),
+        categorical=tuple(n for n in names if is_categorical.get(n, n in forced)),
+    )
+
+
 @dataclass
 class _ColumnProfile:
     rows: int = 0
@@ -131,18 +172,16 @@ def infer_schema(
     Returns:
         The inferred schema.
     """
-    excluded = set(exclude or [])
-    names = features or [n for n in arrow_schema.names if n != label and n not in excluded]
-    text_kinds = {
-        n
-        for n in arrow_schema.names
-        if pa.types.is_string(arrow_schema.field(n).type)
-        or pa.types.is_large_string(arrow_schema.field(n).type)
-        or pa.types.is_boolean(arrow_schema.field(n).type)
-    }
-    categorical_set = (set(categorical or []) | text_kinds) & (set(names) | {label})
-    if label:
-        categorical_set.add(label)
+    kinds = kinds_from_arrow(
+        arrow_schema, label=label, features=features, exclude=exclude, categorical=categorical
+    )
+    names = list(kinds.features)
+    names.sort(
+        key=lambda n: (
+            arrow_schema.get_field_index(n) if n in arrow_schema.names else len(arrow_schema)
+        )
+    )
+    categorical_set = set(kinds.categorical) | ({label} if label else set())
     profiles = _profile(batches, categorical_set, max_domain_size)
 
     schema = schema_pb2.Schema()

@@ -184,3 +184,37 @@ def test_small_batches_warn_that_the_verdict_is_noisy():
     result = drift_of(0.0, rows=40)
     assert any("fewer than drift.min_rows" in w for w in result.warnings)
     assert js_noise_floor(10, 40, 40) > 0.05
+
+
+def test_dictionary_encoded_columns_count_like_plain_strings():
+    values = ["a", "b", None, "zzz", "a", "b", "b"]
+    plain = pa.array(values, pa.string())
+    encoded = pa.DictionaryArray.from_arrays(
+        pa.array([0, 1, None, 2, 0, 3, 3], pa.int32()),
+        pa.array(["a", "b", "zzz", None], pa.string()),
+    )
+    batch = {"x": pa.array([0.0] * 7)}
+    a = DatasetStats(BINNING).add(pa.table({**batch, "c": plain}))
+    b = DatasetStats(BINNING).add(pa.table({**batch, "c": encoded}))
+    assert a.features["c"].counts.tolist() == [2, 3, 1]
+    assert (
+        b.features["c"].counts.tolist() == [2, 1, 1] and b.features["c"].missing == 3
+    )  # 1 null code + 2 null entries
+
+
+def test_reference_statistics_accept_dictionary_batches(tmp_path):
+    import pyarrow.parquet as pq
+
+    from driftgate.tabular import iter_parquet
+
+    rng = np.random.default_rng(0)
+    table = pa.table({"x": rng.normal(size=5000), "c": rng.choice(["a", "b", "c"], 5000)})
+    pq.write_table(table, tmp_path / "t.parquet", row_group_size=700)
+    encoded, _ = reference_stats(
+        lambda: iter_parquet(str(tmp_path / "t.parquet"), batch_rows=500, dictionary=True),
+        KINDS,
+        DriftSettings(),
+    )
+    plain, _ = reference_stats(lambda: table.to_batches(max_chunksize=500), KINDS, DriftSettings())
+    assert encoded.features["c"].counts.tolist() == plain.features["c"].counts.tolist()
+    assert encoded.binning == plain.binning

@@ -124,6 +124,14 @@ class DatasetStats:
         }
         self._scratch = np.empty(SLICE, dtype=np.float64)
 
+    def __getstate__(self) -> dict:
+        """Pickles only the statistics; the lookup tables are rebuilt (Beam ships accumulators)."""
+        return {"binning": self.binning, "rows": self.rows, "features": self.features}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.__post_init__()
+
     def add(self, batch: pa.RecordBatch | pa.Table) -> DatasetStats:
         """Folds the rows of a record batch or table into the statistics."""
         self.rows += batch.num_rows
@@ -163,12 +171,28 @@ class DatasetStats:
 
     @staticmethod
     def _add_categorical(stats: CategoricalStats, column: pa.Array, vocab: pa.Array) -> None:
+        size = len(vocab)
+        if pa.types.is_dictionary(column.type):
+            # Map each dictionary entry to its bin once (-1: a null entry), then count codes.
+            dictionary = pc.cast(column.dictionary, pa.string())
+            bins = pc.fill_null(pc.index_in(dictionary, value_set=vocab), size)
+            bins = pc.if_else(pc.is_valid(dictionary), bins, -1).to_numpy(zero_copy_only=False)
+            codes = column.indices
+            if codes.null_count:
+                stats.missing += codes.null_count
+                codes = codes.drop_null()
+            mapped = bins[codes.to_numpy(zero_copy_only=False)]
+            null_entries = int(np.count_nonzero(mapped < 0))
+            stats.missing += null_entries
+            stats.counts += np.bincount(
+                mapped[mapped >= 0] if null_entries else mapped, minlength=size + 1
+            )
+            return
         if not pa.types.is_string(column.type):
             column = pc.cast(column, pa.string())
         index = pc.index_in(column, value_set=vocab)
         stats.missing += column.null_count
         tracked = index.drop_null().to_numpy(zero_copy_only=False)
-        size = len(vocab)
         stats.counts[:size] += np.bincount(tracked, minlength=size)[:size]
         stats.counts[size] += index.null_count - column.null_count
 

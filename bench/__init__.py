@@ -1,0 +1,1 @@
+"""Benchmarks of the drift engine against scipy and Evidently (``make bench``)."""
