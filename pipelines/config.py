@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from driftgate.alerts import AlertSettings
 from driftgate.components.check.core import PerformanceSettings
 from driftgate.components.evaluate.core import EvaluationSettings
 from driftgate.components.train.core import TrainingSettings
@@ -40,6 +41,7 @@ class Config(BaseModel):
         training: Model family, hyperparameters, window and seed.
         evaluation: Slices and blessing thresholds.
         platform: Cluster resources, GPU placement, volumes and retries.
+        alerts: Webhook, file sink and Pushgateway for alerts and metrics.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -55,6 +57,7 @@ class Config(BaseModel):
     training: TrainingSettings = TrainingSettings()
     evaluation: EvaluationSettings = EvaluationSettings()
     platform: PlatformSettings = PlatformSettings()
+    alerts: AlertSettings = AlertSettings()
 
 
 def _field(location: tuple) -> str:

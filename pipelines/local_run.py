@@ -56,6 +56,8 @@ class RunSummary:
     tasks: dict[str, TaskRecord]
     wall_seconds: float
     error: str | None = None
+    alerts: list[dict] = field(default_factory=list)
+    alert_file: Path | None = None
 
     @property
     def failed_task(self) -> str | None:
@@ -163,6 +165,11 @@ def branch_tasks(pipeline: Any) -> dict[str, list[str]]:
     return groups
 
 
+def _alert_lines(path: Path | None) -> list[str]:
+    """The lines of the alert file (none when there is no file sink)."""
+    return path.read_text().splitlines() if path is not None and path.is_file() else []
+
+
 def read_task(run_dir: Path, name: str) -> TaskRecord:
     """What a task left in a local run directory: its status and output parameters."""
     directory = run_dir / name
@@ -184,6 +191,7 @@ def run_local(
     output_root: str | Path = ".driftgate/runs",
     verbose: bool = False,
     progress: TextIO | None = None,
+    runner: Any = None,
 ) -> RunSummary:
     """Runs the pipeline for ``config`` with KFP's local subprocess runner.
 
@@ -192,15 +200,26 @@ def run_local(
         batch_uri: The batch to process.
         registry_uri: The registry directory.
         force: Retrain regardless of the gate.
-        output_root: Where the runner writes task outputs; each run gets a subdirectory.
+        output_root: Where the runner writes task outputs; each run gets a subdirectory. Alerts go
+            to ``alerts.jsonl`` there unless the config names a file sink.
         verbose: Echo every task's log to stdout.
         progress: Stream for one line per task event (finished, skipped); stdout is captured
             during the run, so pass the console stream here.
+        runner: A ``kfp.local`` runner; default ``SubprocessRunner(use_venv=False)``, which runs
+            each task in this environment. ``DockerRunner`` runs each task in the image.
 
     Returns:
         The run's outcome.
     """
     from kfp import local
+
+    if config.alerts.file is None:
+        alerts = config.alerts.model_copy(
+            update={"file": str(Path(output_root).resolve() / "alerts.jsonl")}
+        )
+        config = config.model_copy(update={"alerts": alerts})
+    alert_file = Path(config.alerts.file) if config.alerts.file else None  # "": no file sink
+    alerts_before = len(_alert_lines(alert_file))
 
     output_root = Path(output_root).resolve()
     output_root.mkdir(parents=True, exist_ok=True)
@@ -228,7 +247,7 @@ def run_local(
             say(f"  {task:<9} {'ok' if status == 'SUCCESS' else 'FAILED':<7}{took:5.1f} s")
 
     local.init(
-        runner=local.SubprocessRunner(use_venv=False),
+        runner=runner or local.SubprocessRunner(use_venv=False),
         pipeline_root=str(output_root),
         raise_on_error=False,
     )
@@ -253,4 +272,5 @@ def run_local(
             find_error_in_log(tee.lines)
             or f"task {failed[0].name} failed; see {run_dir / 'run.log'}"
         )
-    return RunSummary(run_dir, not failed, tasks, wall, error)
+    alerts = [json.loads(line) for line in _alert_lines(alert_file)[alerts_before:]]
+    return RunSummary(run_dir, not failed, tasks, wall, error, alerts, alert_file)

@@ -12,7 +12,10 @@ from kfp import kubernetes
 from kfp.dsl import PipelineTask
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-STEPS = ("ingest", "validate", "check", "decide", "train", "evaluate", "push")
+from driftgate.alerts import AlertSettings
+
+STEPS = ("ingest", "validate", "check", "decide", "train", "evaluate", "push", "notify")
+ALERTING = ("validate", "decide", "evaluate", "notify")
 ALWAYS_FRESH = ("ingest", "validate", "check")
 REGISTRY_STEPS = ("validate", "check", "train", "evaluate", "push")
 QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$"
@@ -124,12 +127,15 @@ class PlatformSettings(BaseModel):
         return self.steps.get(step, StepSettings()).over(self.defaults)
 
 
-def apply_platform(tasks: dict[str, PipelineTask], platform: PlatformSettings) -> None:
-    """Applies resources, caching, timeouts, retries, volumes and GPU placement to the tasks.
+def apply_platform(
+    tasks: dict[str, PipelineTask], platform: PlatformSettings, alerts: AlertSettings
+) -> None:
+    """Applies resources, caching, timeouts, retries, volumes, secrets and GPU placement.
 
     Args:
         tasks: The pipeline's tasks by step name.
         platform: The cluster settings.
+        alerts: Where the alerting steps find the webhook Secret.
     """
     for step, task in tasks.items():
         settings = platform.for_step(step)
@@ -158,6 +164,10 @@ def apply_platform(tasks: dict[str, PipelineTask], platform: PlatformSettings) -
         if platform.data_pvc and step == "ingest":
             kubernetes.mount_pvc(
                 task, pvc_name=platform.data_pvc, mount_path=platform.data_mount_path
+            )
+        if alerts.webhook_secret and step in ALERTING:
+            kubernetes.use_secret_as_env(
+                task, alerts.webhook_secret, {alerts.webhook_secret_key: alerts.webhook_url_env}
             )
     if platform.gpu.enabled:
         _place_on_gpu(tasks["train"], platform.gpu)

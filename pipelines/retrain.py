@@ -1,7 +1,8 @@
 """The drift-gated retraining pipeline.
 
 ingest → validate → check → decide → ``dsl.If(retrain)``: train → evaluate →
-``dsl.If(blessed)``: push. Every consumer of a task sits in the same condition as its producer.
+``dsl.If(blessed)``: push, all inside a ``dsl.ExitHandler`` whose notify task alerts when the run
+fails. Every consumer of a task sits in the same condition as its producer.
 The config is compiled in; ``batch_uri``, ``registry_uri`` and ``force`` are run-time
 parameters.
 """
@@ -17,6 +18,7 @@ from driftgate.components.check.component import check
 from driftgate.components.decide.component import decide
 from driftgate.components.evaluate.component import evaluate
 from driftgate.components.ingest.component import ingest
+from driftgate.components.notify.component import notify
 from driftgate.components.push.component import push
 from driftgate.components.train.component import train
 from driftgate.components.validate.component import validate
@@ -24,25 +26,28 @@ from driftgate.pipelines.config import Config
 from driftgate.pipelines.platform import apply_platform
 
 PIPELINE_NAME = "driftgate-retrain"
-TASKS = ("ingest", "validate", "check", "decide", "train", "evaluate", "push")
+TASKS = ("ingest", "validate", "check", "decide", "train", "evaluate", "push", "notify")
 
 
 def make_components(image: str) -> SimpleNamespace:
     """Every step as a KFP component running in ``image`` (which already holds kfp)."""
     make = functools.partial(dsl.component, base_image=image, install_kfp_package=False)
-    steps = (ingest, validate, check, decide, train, evaluate, push)
+    steps = (ingest, validate, check, decide, train, evaluate, push, notify)
     return SimpleNamespace(**{step.__name__: make(step) for step in steps})
 
 
 def build_pipeline(config: Config) -> Callable:
     """Builds the pipeline function for a config (run it locally or compile it)."""
     ops = make_components(config.image)
+    model = config.model_name
     data = config.data.model_dump_json()
     drift = config.drift.model_dump_json()
+    alerts = config.alerts.model_dump_json()
+    run_id = dsl.PIPELINE_JOB_NAME_PLACEHOLDER
 
     @dsl.pipeline(
         name=PIPELINE_NAME,
-        description=f"Drift-gated retraining of {config.model_name}: validate, check drift and "
+        description=f"Drift-gated retraining of {model}: validate, check drift and "
         "performance, and only then train, evaluate against the deployed model and push.",
     )
     def retrain(
@@ -50,68 +55,77 @@ def build_pipeline(config: Config) -> Callable:
         registry_uri: str = config.registry_uri,
         force: bool = False,
     ) -> None:
-        ingested = ops.ingest(source_uri=batch_uri, data=data)
-        validated = ops.validate(
-            batch=ingested.outputs["batch"],
-            source_uri=ingested.outputs["source"],
-            registry_uri=registry_uri,
-            model_name=config.model_name,
-            data=data,
-            validation=config.validation.model_dump_json(),
-        )
-        checked = ops.check(
-            validated=validated.outputs["validated"],
-            registry_uri=registry_uri,
-            model_name=config.model_name,
-            label=config.data.label,
-            has_labels=validated.outputs["has_labels"],
-            drift=drift,
-            performance=config.performance.model_dump_json(),
-        )
-        decided = ops.decide(
-            has_model=checked.outputs["has_model"],
-            drift_detected=checked.outputs["drift_detected"],
-            performance_degraded=checked.outputs["performance_degraded"],
-            has_labels=validated.outputs["has_labels"],
-            force=force,
-            check_details=checked.outputs["details"],
-        )
-        with dsl.If(decided.outputs["Output"] == True, name="retrain"):  # noqa: E712 (KFP condition)
-            trained = ops.train(
-                validated=validated.outputs["validated"],
-                schema=validated.outputs["schema"],
+        notified = ops.notify(model_name=model, alerts=alerts, run_id=run_id)
+        with dsl.ExitHandler(notified, name="retraining-run"):
+            ingested = ops.ingest(source_uri=batch_uri, data=data)
+            validated = ops.validate(
+                batch=ingested.outputs["batch"],
                 source_uri=ingested.outputs["source"],
                 registry_uri=registry_uri,
-                model_name=config.model_name,
-                deployed_version=checked.outputs["deployed_version"],
-                training=config.training.model_dump_json(),
-                drift=drift,
+                model_name=model,
+                data=data,
+                validation=config.validation.model_dump_json(),
+                alerts=alerts,
+                run_id=run_id,
             )
-            evaluated = ops.evaluate(
-                model=trained.outputs["model"],
-                eval_data=trained.outputs["eval_data"],
+            checked = ops.check(
+                validated=validated.outputs["validated"],
                 registry_uri=registry_uri,
-                model_name=config.model_name,
-                deployed_version=checked.outputs["deployed_version"],
-                evaluation=config.evaluation.model_dump_json(),
+                model_name=model,
+                label=config.data.label,
+                has_labels=validated.outputs["has_labels"],
+                drift=drift,
+                performance=config.performance.model_dump_json(),
             )
-            with dsl.If(evaluated.outputs["Output"] == True, name="blessed"):  # noqa: E712
-                pushed = ops.push(
-                    model=trained.outputs["model"],
+            decided = ops.decide(
+                has_model=checked.outputs["has_model"],
+                drift_detected=checked.outputs["drift_detected"],
+                performance_degraded=checked.outputs["performance_degraded"],
+                has_labels=validated.outputs["has_labels"],
+                force=force,
+                check_details=checked.outputs["details"],
+                model_name=model,
+                alerts=alerts,
+                run_id=run_id,
+            )
+            with dsl.If(decided.outputs["Output"] == True, name="retrain"):  # noqa: E712 (KFP condition)
+                trained = ops.train(
+                    validated=validated.outputs["validated"],
                     schema=validated.outputs["schema"],
-                    reference_stats=trained.outputs["reference_stats"],
-                    reference_sample=trained.outputs["reference_sample"],
-                    training_data=trained.outputs["training_data"],
-                    evaluation=evaluated.outputs["results"],
+                    source_uri=ingested.outputs["source"],
                     registry_uri=registry_uri,
-                    model_name=config.model_name,
+                    model_name=model,
                     deployed_version=checked.outputs["deployed_version"],
-                    batch_sha256=ingested.outputs["sha256"],
-                    batch_source=ingested.outputs["source"],
-                    run_id=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+                    training=config.training.model_dump_json(),
+                    drift=drift,
                 )
-        steps = (ingested, validated, checked, decided, trained, evaluated, pushed)
-        apply_platform(dict(zip(TASKS, steps, strict=True)), config.platform)
+                evaluated = ops.evaluate(
+                    model=trained.outputs["model"],
+                    eval_data=trained.outputs["eval_data"],
+                    registry_uri=registry_uri,
+                    model_name=model,
+                    deployed_version=checked.outputs["deployed_version"],
+                    evaluation=config.evaluation.model_dump_json(),
+                    alerts=alerts,
+                    run_id=run_id,
+                )
+                with dsl.If(evaluated.outputs["Output"] == True, name="blessed"):  # noqa: E712
+                    pushed = ops.push(
+                        model=trained.outputs["model"],
+                        schema=validated.outputs["schema"],
+                        reference_stats=trained.outputs["reference_stats"],
+                        reference_sample=trained.outputs["reference_sample"],
+                        training_data=trained.outputs["training_data"],
+                        evaluation=evaluated.outputs["results"],
+                        registry_uri=registry_uri,
+                        model_name=model,
+                        deployed_version=checked.outputs["deployed_version"],
+                        batch_sha256=ingested.outputs["sha256"],
+                        batch_source=ingested.outputs["source"],
+                        run_id=run_id,
+                    )
+        steps = (ingested, validated, checked, decided, trained, evaluated, pushed, notified)
+        apply_platform(dict(zip(TASKS, steps, strict=True)), config.platform, config.alerts)
 
     return retrain
 

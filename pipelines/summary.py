@@ -72,6 +72,9 @@ def format_summary(summary: RunSummary) -> list[str]:
             scores = _scores(overall["baseline"])
             lines.append(f"baseline v{evaluation['baseline_version']} on the same rows: {scores}")
         lines.append(f"evaluation: {summary.output('evaluate', 'reason')}")
+    if summary.alerts:
+        kinds = ", ".join(a["kind"] for a in summary.alerts)
+        lines.append(f"alerts: {len(summary.alerts)} ({kinds}) written to {summary.alert_file}")
     ran, skipped = summary.ran(), summary.skipped()
     lines.append(f"tasks ran: {', '.join(ran) or 'none'}; skipped: {', '.join(skipped) or 'none'}")
     version = summary.output("push", "version")

@@ -22,14 +22,14 @@ def test_committed_yaml_is_identical_to_a_fresh_compile(config, tmp_path):
 
 def test_compiled_pipeline_shape():
     spec, _platform = yaml.safe_load_all(COMMITTED.read_text())
-    tasks = spec["root"]["dag"]["tasks"]
+    root = spec["root"]["dag"]["tasks"]
+    assert set(root) == {"exit-handler-1", "notify"}
+    assert root["notify"]["triggerPolicy"]["strategy"] == "ALL_UPSTREAM_TASKS_COMPLETED"
+    tasks = spec["components"]["comp-exit-handler-1"]["dag"]["tasks"]
     for name in ALWAYS_FRESH:
         assert tasks[name]["cachingOptions"] == {}, f"{name} must not be cached"
-    retrain = tasks["condition-1"]
-    assert (
-        retrain["triggerPolicy"]["condition"]
-        == "inputs.parameter_values['pipelinechannel--decide-Output'] == true"
-    )
+    conditions = [t["triggerPolicy"]["condition"] for t in tasks.values() if "triggerPolicy" in t]
+    assert conditions == ["inputs.parameter_values['pipelinechannel--decide-Output'] == true"]
     for executor in spec["deploymentSpec"]["executors"].values():
         container = executor["container"]
         assert container["image"] == "driftgate:0.1.0"

@@ -9,7 +9,7 @@ import pytest
 from driftgate.registry import Registry
 
 pytestmark = pytest.mark.slow
-ALL = ["ingest", "validate", "check", "decide", "train", "evaluate", "push"]
+ALL = ["ingest", "validate", "check", "decide", "train", "evaluate", "push", "notify"]
 
 
 def test_bootstrap_trains_and_pushes_version_1(demo):
@@ -22,7 +22,7 @@ def test_bootstrap_trains_and_pushes_version_1(demo):
 def test_a_batch_without_drift_runs_no_training_task(demo):
     quiet = demo[1][1]
     assert quiet.succeeded
-    assert quiet.ran() == ["ingest", "validate", "check", "decide"]
+    assert quiet.ran() == ["ingest", "validate", "check", "decide", "notify"]
     assert quiet.skipped() == ["train", "evaluate", "push"]
     assert quiet.output("decide", "Output") is False
     details = quiet.json_artifact("check", "details")

@@ -121,3 +121,36 @@ def test_sklearn_family_trains_and_its_pickle_is_only_loaded_after_verification(
     (outputs.model_dir / "model.joblib").write_bytes(b"cos\nsystem\n(S'echo pwned'\ntR.")
     with pytest.raises(IntegrityError, match=r"model\.joblib: does not match the checksum"):
         verify(outputs.model_dir)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", ["keras", "sklearn"])
+def test_tuning_is_bounded_and_recorded_in_the_model_metadata(family, tmp_path, penguins_frame):
+    pq.write_table(
+        pa.Table.from_pandas(penguins_frame, preserve_index=False), tmp_path / "batch.parquet"
+    )
+    result = validate(
+        tmp_path / "batch.parquet", tmp_path / "valid.parquet", DATA, ValidationSettings()
+    )
+    outputs = TrainOutputs(
+        *(tmp_path / n for n in ("model", "e.parquet", "w.parquet", "s.pb", "x.parquet", "tb"))
+    )
+    settings = TrainingSettings(
+        family=family, tuning={"enabled": True, "max_trials": 2, "epochs": 3}, keras={"epochs": 5}
+    )
+    train(
+        tmp_path / "valid.parquet",
+        result.schema,
+        Registry(tmp_path / "reg", "p"),
+        None,
+        settings,
+        DriftSettings(),
+        outputs,
+    )
+    metadata = verify(outputs.model_dir).metadata
+    assert metadata["tuning"]["trials"] == 2
+    best = metadata["tuning"]["best"]
+    if family == "keras":
+        assert metadata["hyperparameters"] == best
+    else:
+        assert metadata["hyperparameters"]["params"] == best

@@ -104,6 +104,9 @@ class CheckResult:
                 }
                 for f in (self.drift.features[:5] if self.drift else [])
             ],
+            "feature_js": {f.name: f.metrics["js"] for f in self.drift.features}
+            if self.drift
+            else {},
             "warnings": self.drift.warnings if self.drift else [],
             "performance": self.performance,
             "performance_thresholds": self.performance_thresholds,
@@ -151,7 +154,7 @@ def check(
         drift_settings.thresholds_for(n).ks_pvalue is not None for n in reference.binning.numeric()
     )
     batch_stats, batch_sample = compute_stats(
-        iter_parquet(str(batch_path)),
+        iter_parquet(str(batch_path), dictionary=True),
         reference.binning,
         drift_settings.sample_size if wants_sample else 0,
     )

@@ -10,10 +10,13 @@ def decide(
     has_labels: bool,
     force: bool,
     check_details: Input[Artifact],
+    model_name: str,
+    alerts: str,
+    run_id: str,
     record: Output[Markdown],
     reason: OutputPath(str),
 ) -> bool:
-    """Decides whether to retrain and records why.
+    """Decides whether to retrain, records why, and alerts on drift or a performance drop.
 
     The decision is the single return value (``Output``) because kfp's local runner resolves
     ``dsl.If`` conditions only on outputs of that name; the reason is a separate parameter.
@@ -25,13 +28,17 @@ def decide(
         has_labels: The batch carries labels.
         force: Retrain regardless.
         check_details: The check's findings.
-        record: The decision record (Markdown).
+        model_name: The model's name.
+        alerts: JSON of the alert settings.
+        run_id: The run's name.
+        record: The decision record (Markdown), alerts included.
         reason: Why, in one sentence.
 
     Returns:
         Whether to retrain.
     """
     from driftgate import logs
+    from driftgate.alerts import AlertSettings, push_metrics, send
     from driftgate.components.decide import core
     from driftgate.kfp_io import read_json, write_text
 
@@ -46,7 +53,18 @@ def decide(
         drifted_features=details["drifted_features"],
         degraded_metrics=details["degraded"],
     )
-    write_text(record, core.record_markdown(decision, details))
+    settings = AlertSettings.model_validate_json(alerts)
+    outcomes = [
+        line
+        for alert in core.alerts_for(decision, details, model_name, run_id)
+        for line in send(alert, settings)
+    ]
+    pushed = push_metrics(settings, model_name, "decide", core.gauges(decision, details))
+    notes = "".join(f"- {line}\n" for line in [*outcomes, *([pushed] if pushed else [])])
+    write_text(
+        record,
+        core.record_markdown(decision, details) + (f"\n## Alerts\n\n{notes}" if notes else ""),
+    )
     with open(reason, "w") as handle:
         handle.write(decision.reason)
     print(f"decision: {'retrain' if decision.retrain else 'skip'}: {decision.reason}")

@@ -20,6 +20,8 @@ def evaluate(
     model_name: str,
     deployed_version: int,
     evaluation: str,
+    alerts: str,
+    run_id: str,
     metrics: Output[Metrics],
     candidate_curves: Output[ClassificationMetrics],
     baseline_curves: Output[ClassificationMetrics],
@@ -39,6 +41,8 @@ def evaluate(
         model_name: The model's name in the registry.
         deployed_version: The baseline version (0: none, first run).
         evaluation: JSON of the slices and thresholds.
+        alerts: JSON of the alert settings (a rejected candidate alerts).
+        run_id: The run's name.
         metrics: Candidate metrics (and differences to the baseline).
         candidate_curves: Candidate confusion matrix and ROC curve.
         baseline_curves: Baseline confusion matrix and ROC curve (empty on the first run).
@@ -52,6 +56,7 @@ def evaluate(
     from pathlib import Path
 
     from driftgate import logs
+    from driftgate.alerts import AlertSettings, push_metrics, send
     from driftgate.components.evaluate import core
     from driftgate.integrity import verify
     from driftgate.kfp_io import log_classification, log_metrics, write_json, write_text
@@ -84,7 +89,23 @@ def evaluate(
         log_classification(
             baseline_curves, result.classes, result.confusion["baseline"], result.roc["baseline"]
         )
-    write_text(record, core.record_markdown(result))
+    settings = AlertSettings.model_validate_json(alerts)
+    outcomes = (
+        send(core.rejection_alert(result, model_name, run_id), settings)
+        if not result.blessed
+        else []
+    )
+    candidate = {
+        (k,): v for k, v in overall.get("candidate", {}).items() if not k.endswith("_diff")
+    }
+    pushed = push_metrics(
+        settings,
+        model_name,
+        "evaluate",
+        {"candidate_metric": candidate, "blessed": {("candidate",): float(result.blessed)}},
+    )
+    notes = "".join(f"- {line}\n" for line in [*outcomes, *([pushed] if pushed else [])])
+    write_text(record, core.record_markdown(result) + (f"\n## Alerts\n\n{notes}" if notes else ""))
     write_json(results, result.to_dict())
     with open(reason, "w") as handle:
         handle.write(result.reason())

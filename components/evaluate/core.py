@@ -20,6 +20,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
 
+from driftgate.alerts import Alert
+from driftgate.errors import ConfigError
 from driftgate.integrity import VerifiedDir
 from driftgate.scoring import align_probabilities, load_scorer
 
@@ -284,6 +286,13 @@ def evaluate(
     import pandas as pd
 
     table = pq.read_table(eval_path)
+    missing = [s for s in settings.slices if s not in table.column_names]
+    if missing:
+        raise ConfigError(
+            f"evaluation.slices names {missing[0]!r}, which the data does not have",
+            file=str(eval_path),
+            hint=f"slice by one of {', '.join(table.column_names)}",
+        )
     scorer = load_scorer(candidate, fast=False)
     classes, label = scorer.classes, candidate.metadata["label"]
     index = {c: i for i, c in enumerate(classes)}
@@ -357,6 +366,20 @@ def evaluate(
 def finite(values: dict[str, float]) -> dict[str, float]:
     """Drops NaN metrics (for example ROC-AUC on a slice holding a single class)."""
     return {k: v for k, v in values.items() if not math.isnan(v)}
+
+
+def rejection_alert(result: EvaluationResult, model: str, run: str | None) -> Alert:
+    """The alert for a rejected candidate: every failed threshold, by slice."""
+    fields = {f"{f.metric} on {f.slice}": f.describe() for f in result.failures[:10]}
+    return Alert(
+        "rejected",
+        model,
+        f"{model}: retrained candidate rejected",
+        f"The candidate did not pass evaluation against version {result.baseline_version}; "
+        "production is unchanged.",
+        fields,
+        run,
+    )
 
 
 def record_markdown(result: EvaluationResult) -> str:

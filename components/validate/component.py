@@ -12,6 +12,8 @@ def validate(
     model_name: str,
     data: str,
     validation: str,
+    alerts: str,
+    run_id: str,
     validated: Output[Dataset],
     schema: Output[Artifact],
     anomalies: Output[Artifact],
@@ -28,6 +30,8 @@ def validate(
         model_name: The model's name in the registry.
         data: JSON of the data settings.
         validation: JSON of the validation settings.
+        alerts: JSON of the alert settings (blocking anomalies alert).
+        run_id: The run's name.
         validated: The batch with schema columns cast to schema types.
         schema: The schema used (tensorflow-metadata Schema, text proto).
         anomalies: The anomalies found (tensorflow-metadata Anomalies, text proto).
@@ -36,6 +40,7 @@ def validate(
     from google.protobuf import text_format
 
     from driftgate import logs
+    from driftgate.alerts import AlertSettings, send
     from driftgate.components.validate import core
     from driftgate.dataspec import DataSettings
     from driftgate.kfp_io import write_text
@@ -56,6 +61,11 @@ def validate(
     )
     save_schema(result.schema, schema.path)
     write_text(anomalies, text_format.MessageToString(result.to_proto()))
-    write_text(report, result.markdown(source_uri))
+    text = result.markdown(source_uri)
+    alert = core.anomalies_alert(result, source_uri, model_name, run_id)
+    if alert is not None:
+        outcomes = send(alert, AlertSettings.model_validate_json(alerts))
+        text += "\n## Alerts\n\n" + "".join(f"- {line}\n" for line in outcomes)
+    write_text(report, text)
     core.raise_if_blocked(result, source_uri)
     return (result.has_labels, result.rows, result.schema_inferred)

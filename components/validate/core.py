@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2
 
 from driftgate import schema as schemas
+from driftgate.alerts import Alert
 from driftgate.dataspec import DataSettings
 from driftgate.errors import DataError, quote
 from driftgate.tabular import iter_parquet, write_parquet
@@ -463,6 +464,25 @@ def validate(
             anomaly.message,
         )
     return result
+
+
+def anomalies_alert(
+    result: ValidationResult, source: str, model: str, run: str | None
+) -> Alert | None:
+    """The alert for a blocked batch (None when nothing blocks)."""
+    if not result.blocking:
+        return None
+    fields = {a.column or "(dataset)": a.message for a in result.blocking[:10]}
+    return Alert(
+        "anomalies",
+        model,
+        f"{model}: batch rejected by validation",
+        f"{source} has {len(result.blocking)} blocking "
+        f"anomal{'y' if len(result.blocking) == 1 else 'ies'}; "
+        "nothing was trained or pushed.",
+        fields,
+        run,
+    )
 
 
 def raise_if_blocked(result: ValidationResult, source: str) -> None:

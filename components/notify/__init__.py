@@ -1,0 +1,1 @@
+"""Notify: the pipeline's exit handler; alerts when any step of the run failed."""

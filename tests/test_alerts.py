@@ -1,0 +1,109 @@
+"""Alert delivery: Slack payloads, retries, reported failures, a file sink, Pushgateway."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
+
+import pytest
+
+from driftgate.alerts import Alert, AlertSettings, push_metrics, send
+
+ALERT = Alert(
+    "drift",
+    "penguins",
+    "penguins: data drift in body_mass_g",
+    "The batch drifted.",
+    {"body_mass_g": "JS 0.119 (limit 0.1)"},
+    "run-7",
+)
+
+
+class Hook(BaseHTTPRequestHandler):
+    failures_left: ClassVar[int] = 0
+    received: ClassVar[list] = []
+
+    def log_message(self, *args):
+        pass
+
+    def _handle(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        Hook.received.append((self.command, self.path, body))
+        status = 500 if Hook.failures_left > 0 else 200
+        Hook.failures_left -= 1
+        self.send_response(status)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    do_POST = do_PUT = _handle
+
+
+@pytest.fixture
+def hook():
+    Hook.received, Hook.failures_left = [], 0
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+def settings(**changes):
+    return AlertSettings(backoff_seconds=0.0, timeout_seconds=2.0, **changes)
+
+
+def test_webhook_gets_slack_json_with_every_field(hook, monkeypatch):
+    monkeypatch.setenv("DRIFTGATE_ALERT_WEBHOOK", hook + "/hooks/T0")
+    assert send(ALERT, settings()) == ["drift alert delivered to the webhook (attempt 1)"]
+    method, path, body = Hook.received[0]
+    payload = json.loads(body)
+    assert (method, path) == ("POST", "/hooks/T0")
+    assert payload["text"] == "penguins: data drift in body_mass_g: The batch drifted."
+    assert payload["blocks"][0]["text"]["text"] == "penguins: data drift in body_mass_g"
+    assert "*body_mass_g:* JS 0.119 (limit 0.1)" in payload["blocks"][2]["text"]["text"]
+    assert "run run-7" in payload["blocks"][3]["elements"][0]["text"]
+
+
+def test_delivery_retries_with_backoff_until_it_succeeds(hook, monkeypatch):
+    monkeypatch.setenv("DRIFTGATE_ALERT_WEBHOOK", hook)
+    Hook.failures_left = 2
+    assert send(ALERT, settings(retries=3)) == ["drift alert delivered to the webhook (attempt 3)"]
+    assert len(Hook.received) == 3
+
+
+def test_a_failed_delivery_is_reported_not_raised(monkeypatch, caplog):
+    monkeypatch.setenv("DRIFTGATE_ALERT_WEBHOOK", "http://127.0.0.1:9/unreachable")
+    outcomes = send(ALERT, settings(retries=2))
+    assert len(outcomes) == 1 and outcomes[0].startswith("drift alert FAILED after 3 attempts:")
+    assert "FAILED after 3 attempts" in caplog.text
+
+
+def test_file_sink_appends_one_json_line_per_alert(tmp_path):
+    sink = tmp_path / "alerts" / "alerts.jsonl"
+    send(ALERT, settings(file=str(sink)))
+    send(ALERT, settings(file=str(sink)))
+    lines = [json.loads(line) for line in sink.read_text().splitlines()]
+    assert len(lines) == 2 and lines[0]["kind"] == "drift" and lines[0]["run"] == "run-7"
+
+
+def test_with_no_sink_nothing_fails_and_the_run_is_told(monkeypatch):
+    monkeypatch.delenv("DRIFTGATE_ALERT_WEBHOOK", raising=False)
+    assert send(ALERT, settings()) == [
+        "drift alert not sent: no sink configured (alerts.file or $DRIFTGATE_ALERT_WEBHOOK)"
+    ]
+    assert send(ALERT, settings(on=["failure"])) == []
+
+
+def test_gauges_go_to_the_pushgateway(hook):
+    outcome = push_metrics(
+        settings(pushgateway=hook),
+        "penguins",
+        "decide",
+        {"feature_js": {("body_mass_g",): 0.119}, "decision": {("retrain",): 1.0}},
+    )
+    assert outcome == f"metrics pushed to {hook}"
+    method, path, body = Hook.received[0]
+    assert method == "PUT" and path == "/metrics/job/driftgate/model/penguins/step/decide"
+    assert b'driftgate_feature_js{key="body_mass_g",model="penguins"} 0.119' in body
+    assert push_metrics(settings(), "penguins", "decide", {}) is None
