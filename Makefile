@@ -11,12 +11,14 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml setup.py requirements.lock
+LOCKS  := -c requirements.lock -c requirements-dev.lock
+
+$(STAMP): pyproject.toml setup.py requirements.lock requirements-dev.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "driftgate needs Python 3.11; found " + sys.version.split()[0] + ": run make PYTHON=/path/to/python3.11")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "installing the locked dependency set into $(VENV) (first time: about 3 minutes)"
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -c requirements.lock -e '.[dev]'
+	$(PIP) install --quiet $(LOCKS) -e '.[dev]'
 	@touch $@
 
 demo: $(STAMP) ## run the pipeline locally on the bundled penguins data: bootstrap, no drift, drift
@@ -35,16 +37,27 @@ compile: $(STAMP) ## recompile pipelines/retrain.yaml from the default config
 	$(BIN)/driftgate compile -o pipelines/retrain.yaml
 
 bench: $(STAMP) ## drift-engine benchmark against scipy and Evidently; writes bench/results.{json,md}
-	$(PIP) install --quiet -c requirements.lock -e '.[dev,bench]'
+	$(PIP) install --quiet $(LOCKS) -e '.[dev,bench]'
 	$(BIN)/python -m bench.run
 
-lock: ## re-resolve dependencies from pyproject.toml into requirements.lock
+lock: ## re-resolve dependencies from pyproject.toml into requirements.lock and requirements-dev.lock
 	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv
-	.lockvenv/bin/python -m pip install --quiet -e '.[dev,bench]'
-	{ echo "# Full pinned dependency set for driftgate (Python 3.11, Debian 12), used as pip constraints."; \
-	  echo "# Regenerate with 'make lock' after changing dependencies in pyproject.toml."; \
+	.lockvenv/bin/python -m pip install --quiet .
+	{ echo "# The runtime dependency set of driftgate (Python 3.11, Debian 12): the image installs exactly"; \
+	  echo "# these with --no-deps; \`make\` installs them as constraints. Regenerate with 'make lock'."; \
 	  .lockvenv/bin/python -m pip freeze --all --exclude-editable | grep -v -e '^driftgate' -e '^pip=='; } > requirements.lock
+	.lockvenv/bin/python -m pip install --quiet -c requirements.lock '.[dev,bench]'
+	{ echo "# Extra pins of the dev and bench extras (tests, linters, manifest tools, Evidently), on top of"; \
+	  echo "# requirements.lock. Regenerate with 'make lock'."; \
+	  .lockvenv/bin/python -m pip freeze --all --exclude-editable | grep -v -e '^driftgate' -e '^pip==' \
+	    | grep -v -x -F -f requirements.lock; } > requirements-dev.lock
 	rm -rf .lockvenv
+
+image: $(STAMP) ## build the component image (podman, offline from a wheelhouse; else docker)
+	PYTHON=$(BIN)/python scripts/image.sh build
+
+image-test: $(STAMP) ## build the image and run the demo's three paths with every step inside it
+	PYTHON=$(BIN)/python scripts/image.sh test
 
 clean: ## remove the virtualenv and local run outputs
 	rm -rf $(VENV) .driftgate local_outputs

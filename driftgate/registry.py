@@ -18,7 +18,9 @@ Rules that keep it consistent when pushes crash or race:
   directory to ``N``. A rename within one filesystem is atomic: a version is either absent or
   complete, whatever instant the process is killed.
 - The production pointer is replaced atomically (write, fsync, ``os.replace``) and only ever
-  names a version that is already complete.
+  names a version that is already complete. TF Serving's ``models.config`` is derived from the
+  pointers and rewritten after each change; if a process dies between the two, TF Serving keeps
+  serving the previous (complete) version until the next push or rollback rewrites it.
 - Compare-and-swap: a push promotes its version only if production still is the version the run
   compared against (its parent). If another run promoted a version in the meantime, the new
   version is kept but not promoted, and the push says so.
@@ -76,6 +78,19 @@ def atomic_write(path: Path, text: str) -> None:
         os.fsync(handle.fileno())
     os.replace(tmp, path)
     _fsync_dir(path.parent)
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """One line of ``driftgate versions``."""
+
+    version: int
+    created_at: str
+    production: bool
+    metrics: dict[str, float]
+    parent: int | None
+    format: str
+    integrity: str  # "verified", "not checked", or the reason verification failed
 
 
 @dataclass(frozen=True)
@@ -146,6 +161,36 @@ class Registry:
             )
         return checked
 
+    def describe(self, check: bool = False) -> list[VersionInfo]:
+        """Every version with its metrics and creation time, newest first.
+
+        Args:
+            check: Verify each version's checksums (reads every file).
+        """
+        production = self.production()
+        rows = []
+        for version in reversed(self.versions()):
+            try:
+                meta = self.verified(version).metadata if check else self.metadata(version)
+                integrity = "verified" if check else "not checked"
+            except (OSError, ValueError, RegistryError) as exc:
+                meta = {}
+                integrity = (
+                    exc.one_line() if isinstance(exc, RegistryError) else f"unreadable: {exc}"
+                )
+            rows.append(
+                VersionInfo(
+                    version,
+                    meta.get("created_at", "?"),
+                    version == production,
+                    meta.get("metrics", {}),
+                    meta.get("parent_version"),
+                    meta.get("format", "?"),
+                    integrity,
+                )
+            )
+        return rows
+
     def metadata(self, version: int) -> dict[str, Any]:
         """A version's metadata, unverified (for listings)."""
         return json.loads((self.path(version) / "metadata.json").read_text())
@@ -203,6 +248,9 @@ class Registry:
         write_manifest(staged, {**metadata, "parent_version": parent, "created_at": _now()})
         fsync_tree(staged)
         with self.lock():
+            write_serving_config(
+                self.base, self.serving_root
+            )  # heals a push killed after its pointer
             self._remove_stale_staging(keep=staged)
             version = max(self.versions(), default=0) + 1
             manifest = json.loads((staged / "metadata.json").read_text())

@@ -98,6 +98,135 @@ def cmd_compile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _registry(args: argparse.Namespace):
+    from driftgate.pipelines.config import load_config
+    from driftgate.registry import Registry
+
+    model = args.model or load_config(args.config).model_name
+    return Registry(args.registry, model)
+
+
+def cmd_versions(args: argparse.Namespace) -> int:
+    """Lists a model's versions with their metrics, creation time and production flag."""
+    import json
+
+    registry = _registry(args)
+    rows = registry.describe(check=args.verify)
+    if args.json:
+        _say(json.dumps([row.__dict__ for row in rows], indent=2))
+        return 0
+    if not rows:
+        _say(f"no versions of {registry.model} in {registry.base}")
+        return 0
+    _say(
+        f"{'':2}{'version':>7}  {'created (UTC)':<25} {'accuracy':>8} {'f1':>6} {'parent':>6}  "
+        f"{'format':<11} integrity"
+    )
+    for row in rows:
+        accuracy, f1 = (_metric(row.metrics.get(m)) for m in ("accuracy", "f1"))
+        parent = "–" if row.parent is None else row.parent
+        _say(
+            f"{'* ' if row.production else '  '}{row.version:>7}  {row.created_at:<25} "
+            f"{accuracy:>8} "
+            f"{f1:>6} {parent:>6}  {row.format:<11} {row.integrity}"
+        )
+    _say("* production")
+    return 1 if args.verify and any(row.integrity != "verified" for row in rows) else 0
+
+
+def _metric(value: float | None) -> str:
+    return "–" if value is None else f"{value:.4f}"
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    """Points production at an earlier, verified version."""
+    registry = _registry(args)
+    previous, current = registry.rollback(args.to)
+    _say(
+        f"{registry.model}: production moved from version {previous} to {current}; "
+        "TF Serving switches "
+        "within its config poll interval"
+    )
+    return 0
+
+
+def _input_kinds(files: list[str], config):
+    """Feature kinds of the first input file by column type, minus the label and excludes."""
+    import pyarrow as pa
+
+    from driftgate.schema import kinds_from_arrow
+    from driftgate.tabular import consume_csv, data_columns, detect_format, open_parquet, resolve
+
+    source = resolve(files[0])
+    if detect_format(source) == "parquet":
+        parquet = open_parquet(source)
+        arrow_schema = pa.schema([parquet.schema_arrow.field(n) for n in data_columns(parquet)])
+    else:
+        arrow_schema = consume_csv(
+            source, config.data.csv_options(), lambda batches: next(batches).schema
+        )
+    data = config.data
+    return kinds_from_arrow(
+        arrow_schema,
+        label=data.label,
+        features=data.features or None,
+        exclude=data.exclude,
+        categorical=data.categorical,
+    )
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    """Computes dataset statistics with Apache Beam; with --reference, also their drift."""
+    import time
+
+    from driftgate.pipelines.config import load_config
+    from driftgate.report import drift_html, drift_markdown
+    from driftgate.schema import FeatureKinds
+    from driftgate.stats import compare
+    from driftgate.stats.beam import expand, read_proto, run_stats
+
+    config = load_config(args.config)
+    files = expand(args.input)
+    if not files:
+        raise SystemExit(f"driftgate stats: no file matches {' '.join(args.input)}")
+    reference = read_proto(args.reference) if args.reference else None
+    if reference is not None:
+        binning = reference.binning
+        kinds = FeatureKinds(
+            config.data.label, tuple(binning.numeric()), tuple(binning.categorical())
+        )
+    else:
+        binning, kinds = None, _input_kinds(files, config)
+    _say(
+        f"driftgate stats: {len(files)} file(s), {len(kinds.numeric)} numeric and "
+        f"{len(kinds.categorical)} categorical features, runner {args.runner}"
+    )
+    started = time.monotonic()
+    stats = run_stats(
+        files,
+        kinds,
+        config.data.csv_options(),
+        args.output,
+        [f"--runner={args.runner}", *args.beam_option],
+        binning=binning,
+        bins=config.drift.bins,
+        top_k=config.drift.top_k,
+        sample_size=config.drift.sample_size,
+    )
+    _say(f"wrote {args.output}: {stats.rows:,} rows in {time.monotonic() - started:.1f} s")
+    if reference is not None:
+        result = compare(reference, stats, config.drift)
+        _say(drift_markdown(result))
+        if args.report:
+            Path(args.report).write_text(
+                drift_html(
+                    result, "Drift", {"reference": args.reference, "batch": " ".join(args.input)}
+                )
+            )
+            _say(f"wrote {args.report}")
+    return 0
+
+
 def _remote_request(args: argparse.Namespace, kind: str):
     from driftgate.pipelines import remote
     from driftgate.pipelines.config import load_config
@@ -131,31 +260,21 @@ def _remote_request(args: argparse.Namespace, kind: str):
     )
 
 
-def cmd_submit(args: argparse.Namespace) -> int:
-    """Starts one run of the pipeline on a KFP endpoint."""
+def cmd_remote(args: argparse.Namespace) -> int:
+    """Starts a run (submit) or creates a recurring run (schedule) on a KFP endpoint."""
     from driftgate.pipelines import remote
 
-    request = _remote_request(args, "submit")
+    request = _remote_request(args, args.command)
     if args.dry_run:
         _say(remote.preview_json(request))
         return 0
-    run_id = remote.send(request)
-    link = f"{args.host.rstrip('/')}/#/runs/details/{run_id}"
-    _say(f"started run {run_id} in experiment {args.experiment}: {link}")
-    return 0
-
-
-def cmd_schedule(args: argparse.Namespace) -> int:
-    """Creates a recurring run of the pipeline on a KFP endpoint."""
-    from driftgate.pipelines import remote
-
-    request = _remote_request(args, "schedule")
-    if args.dry_run:
-        _say(remote.preview_json(request))
-        return 0
-    recurring_id = remote.send(request)
-    cron = request.body.trigger.cron_schedule.cron
-    _say(f"created recurring run {recurring_id} ({cron}) in experiment {args.experiment}")
+    created = remote.send(request)
+    if args.command == "submit":
+        link = f"{args.host.rstrip('/')}/#/runs/details/{created}"
+        _say(f"started run {created} in experiment {args.experiment}: {link}")
+    else:
+        cron = request.body.trigger.cron_schedule.cron
+        _say(f"created recurring run {created} ({cron}) in experiment {args.experiment}")
     return 0
 
 
@@ -247,6 +366,63 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--config", help=config_help)
     comp.set_defaults(func=cmd_compile)
 
+    for name, text in (
+        ("versions", "list a model's versions: metrics, creation time, production"),
+        ("rollback", "point production at an earlier verified version"),
+    ):
+        command = sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+        command.add_argument(
+            "--registry",
+            default=".driftgate/registry",
+            help="registry directory (default: %(default)s)",
+        )
+        command.add_argument("--model", help="model name (default: the config's model_name)")
+        command.add_argument("--config", help=config_help)
+        if name == "versions":
+            command.add_argument(
+                "--verify", action="store_true", help="check every file's checksum too"
+            )
+            command.add_argument("--json", action="store_true", help="print JSON")
+            command.set_defaults(func=cmd_versions)
+        else:
+            command.add_argument(
+                "--to", type=int, help="the version to serve (default: the one before production)"
+            )
+            command.set_defaults(func=cmd_rollback)
+
+    stats = sub.add_parser(
+        "stats",
+        help="dataset statistics with Apache Beam (DirectRunner, Dataflow, Flink, Spark)",
+        description="Computes mergeable statistics (TFMD DatasetFeatureStatisticsList) of CSV or "
+        "Parquet files with Apache Beam. Without --reference, bins are placed from a sample of "
+        "the input (a reference); with --reference, the input is binned like the reference and "
+        "compared with it.",
+    )
+    stats.add_argument(
+        "--input",
+        action="append",
+        required=True,
+        metavar="PATTERN",
+        help="file or glob: local, gs://, s3:// (repeatable)",
+    )
+    stats.add_argument(
+        "--output", required=True, help="where to write the statistics (binary proto)"
+    )
+    stats.add_argument("--reference", help="reference statistics to bin by and compare with")
+    stats.add_argument("--report", help="with --reference: write the HTML drift report here")
+    stats.add_argument("--config", help=config_help + "; its data and drift sections apply")
+    stats.add_argument(
+        "--runner", default="DirectRunner", help="Beam runner (default: %(default)s)"
+    )
+    stats.add_argument(
+        "--beam-option",
+        action="append",
+        default=[],
+        metavar="OPTION",
+        help="a Beam pipeline option, e.g. --beam-option=--project=my-project (repeatable)",
+    )
+    stats.set_defaults(func=cmd_stats)
+
     submit = sub.add_parser(
         "submit",
         help="start one run on a Kubeflow Pipelines endpoint",
@@ -254,7 +430,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_remote_options(submit, config_help)
     submit.add_argument("--run-name", help="display name of the run (default: MODEL-TIMESTAMP)")
-    submit.set_defaults(func=cmd_submit)
+    submit.set_defaults(func=cmd_remote)
 
     schedule = sub.add_parser(
         "schedule",
@@ -278,7 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     schedule.add_argument("--end", help="last possible run, ISO date or time")
     schedule.add_argument("--disable", action="store_true", help="create it paused")
-    schedule.set_defaults(func=cmd_schedule)
+    schedule.set_defaults(func=cmd_remote)
     return parser
 
 
@@ -294,6 +470,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("driftgate: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and closed: nothing left to say
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

@@ -19,10 +19,21 @@ def batch_path(name: str, tmp_path: Path) -> Path:
     return huge_line(tmp_path / name) if name == "huge_line.csv" else DATA / "bad" / name
 
 
-def run_cli(args, capsys):
-    code = main(args)
-    captured = capsys.readouterr()
-    return code, captured.err.strip().splitlines()
+def run_batch(batch, registry, tmp_path, capsys):
+    """`driftgate run --local` on a batch; returns the exit code and the stderr lines."""
+    code = main(
+        [
+            "run",
+            "--local",
+            "--batch",
+            str(batch),
+            "--registry",
+            str(registry),
+            "--output-dir",
+            str(tmp_path / "runs"),
+        ]
+    )
+    return code, capsys.readouterr().err.strip().splitlines()
 
 
 def test_the_corpus_covers_every_documented_case():
@@ -36,19 +47,7 @@ def test_bad_input_gives_one_line_and_changes_nothing(name, deployed_registry, t
     expected = CASES[name]
     batch = batch_path(name, tmp_path)
     before = tree_digest(deployed_registry)
-    code, err = run_cli(
-        [
-            "run",
-            "--local",
-            "--batch",
-            str(batch),
-            "--registry",
-            str(deployed_registry),
-            "--output-dir",
-            str(tmp_path / "runs"),
-        ],
-        capsys,
-    )
+    code, err = run_batch(str(batch), str(deployed_registry), tmp_path, capsys)
     assert code != 0
     assert len(err) == 1, err
     line = err[0]
@@ -61,19 +60,7 @@ def test_bad_input_gives_one_line_and_changes_nothing(name, deployed_registry, t
 
 def test_a_bad_first_batch_pushes_nothing(tmp_path, capsys):
     registry = tmp_path / "registry"
-    code, err = run_cli(
-        [
-            "run",
-            "--local",
-            "--batch",
-            str(DATA / "bad" / "missing_label.csv"),
-            "--registry",
-            str(registry),
-            "--output-dir",
-            str(tmp_path / "runs"),
-        ],
-        capsys,
-    )
+    code, err = run_batch(str(DATA / "bad" / "missing_label.csv"), str(registry), tmp_path, capsys)
     assert code == 1 and "have no label" in err[0]
     assert not any(registry.rglob("*"))
 
@@ -107,19 +94,7 @@ def test_a_single_class_first_batch_names_the_users_file(tmp_path, capsys):
     batch = (
         DATA / "bad" / "unseen_category.csv"
     )  # on an empty registry: 40 Adelie rows, nothing unseen
-    code, err = run_cli(
-        [
-            "run",
-            "--local",
-            "--batch",
-            str(batch),
-            "--registry",
-            str(tmp_path / "r"),
-            "--output-dir",
-            str(tmp_path / "runs"),
-        ],
-        capsys,
-    )
+    code, err = run_batch(str(batch), str(tmp_path / "r"), tmp_path, capsys)
     assert code == 1
     assert err == [
         f"driftgate: error: {batch}: column 'species': the first batch has 1 label class(es) "

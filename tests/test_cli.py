@@ -5,7 +5,7 @@ import pytest
 
 from driftgate.pipelines.cli import main
 
-COMMANDS = ["run", "demo", "compile", "submit", "schedule"]
+COMMANDS = ["run", "demo", "compile", "stats", "submit", "schedule", "versions", "rollback"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -45,6 +45,8 @@ def test_each_component_runs_under_the_local_runner(tmp_path, config, penguins_f
     penguins_frame[penguins_frame.year <= 2008].to_csv(csv, index=False)
     common = {"registry_uri": str(tmp_path / "registry"), "model_name": config.model_name}
     data = config.data.model_dump_json()
+    sink = config.alerts.model_copy(update={"file": str(tmp_path / "alerts.jsonl")})
+    alerting = {"alerts": sink.model_dump_json(), "run_id": "local-test"}
 
     ingested = ops.ingest(source_uri=str(csv), data=data)  # no input artifacts: a direct call works
     assert ingested.outputs["rows"] == 224 and len(ingested.outputs["sha256"]) == 64
@@ -56,6 +58,7 @@ def test_each_component_runs_under_the_local_runner(tmp_path, config, penguins_f
         source_uri=str(csv),
         data=data,
         validation=config.validation.model_dump_json(),
+        **alerting,
         **common,
     )
     assert validate.outputs["has_labels"] and validate.outputs["schema_inferred"]
@@ -82,6 +85,8 @@ def test_each_component_runs_under_the_local_runner(tmp_path, config, penguins_f
         performance_degraded=False,
         has_labels=True,
         force=False,
+        model_name=config.model_name,
+        **alerting,
     )
     assert decide.outputs["Output"] is True
     assert decide.artifact("reason").read_text() == "no model is deployed yet"
@@ -107,6 +112,7 @@ def test_each_component_runs_under_the_local_runner(tmp_path, config, penguins_f
         },
         deployed_version=0,
         evaluation=config.evaluation.model_dump_json(),
+        **alerting,
         **common,
     )
     assert evaluate.outputs["Output"] is True

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Builds driftgate's component image and runs the pipeline inside it.
+#
+#   scripts/image.sh build   build the image: podman (offline, from a wheelhouse, on a debootstrap
+#                            base) when podman is installed, docker (online) otherwise
+#   scripts/image.sh test    build, then run the demo's three paths with every step in the image
+#
+# Environment: IMAGE (tag, default localhost/driftgate:0.1.0), VARIANT (cpu or gpu), BASE (the
+# podman base image), PYTHON (the venv's python, for downloading wheels and running tests).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+IMAGE=${IMAGE:-localhost/driftgate:0.1.0}
+VARIANT=${VARIANT:-cpu}
+BASE=${BASE:-localhost/driftgate-base:bookworm}
+PYTHON=${PYTHON:-.venv/bin/python}
+WORK=$PWD/.image
+mkdir -p "$WORK"
+
+say() { printf '[image %s] %s\n' "$(date +%T)" "$*"; }
+
+# The socket service this script starts is stopped by its PID however the script ends (a failed
+# test exits through `set -e`, which skips function-level traps).
+SERVICE_PID=""
+stop_service() {
+    if [ -n "$SERVICE_PID" ]; then
+        kill "$SERVICE_PID" 2> /dev/null || true
+        wait "$SERVICE_PID" 2> /dev/null || true
+        SERVICE_PID=""
+    fi
+}
+trap stop_service EXIT
+
+if command -v podman > /dev/null; then
+    ENGINE=podman
+    export CONTAINERS_CONF=${CONTAINERS_CONF:-$PWD/.ci/containers.conf}
+elif command -v docker > /dev/null && docker info > /dev/null 2>&1; then
+    ENGINE=docker
+else
+    echo "scripts/image.sh: neither podman nor a running docker engine was found; install podman" >&2
+    exit 1
+fi
+
+apt_mirror() {
+    # The host's own Debian mirror (never written into the repository).
+    awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/*.sources 2> /dev/null \
+        || awk '/^deb / { print $2; exit }' /etc/apt/sources.list
+}
+
+base() {
+    if podman image exists "$BASE"; then
+        say "base image $BASE exists"
+        return
+    fi
+    say "creating base image $BASE with debootstrap (about a minute)"
+    local rootfs
+    rootfs=$(mktemp -d)
+    debootstrap --variant=minbase --include=python3,python3-venv,python3-pip,ca-certificates \
+        bookworm "$rootfs" "$(apt_mirror)" > "$WORK/debootstrap.log"
+    tar -C "$rootfs" -c . | podman import - "$BASE" > /dev/null
+    rm -rf "$rootfs"
+}
+
+wheelhouse() {
+    local locks=(-r requirements.lock)
+    [ "$VARIANT" = gpu ] && locks+=(-r requirements-gpu.lock)
+    say "downloading the locked wheels into wheelhouse/ (${locks[*]})"
+    # Wheels where they exist; three locked packages (google-apitools, kfp-server-api,
+    # rouge-score) ship only source, which the offline build compiles with the locked setuptools.
+    "$PYTHON" -m pip download --quiet --no-deps --prefer-binary --dest wheelhouse "${locks[@]}"
+}
+
+build() {
+    local started=$SECONDS
+    if [ "$ENGINE" = podman ]; then
+        base
+        wheelhouse
+        say "building $IMAGE ($VARIANT) with podman, no network"
+        podman build --network none --build-arg BASE_IMAGE="$BASE" --build-arg VARIANT="$VARIANT" \
+            --tag "$IMAGE" . > "$WORK/build.log"
+    else
+        say "building $IMAGE ($VARIANT) with docker"
+        docker build --build-arg VARIANT="$VARIANT" --tag "$IMAGE" . > "$WORK/build.log"
+    fi
+    say "built $IMAGE in $((SECONDS - started)) s; size $($ENGINE image inspect "$IMAGE" --format '{{.Size}}' \
+        | awk '{ printf "%.2f GB", $1 / 1e9 }')"
+}
+
+run_tests() {
+    local socket=$WORK/engine.sock
+    if [ "$ENGINE" = podman ]; then
+        rm -f "$socket"
+        podman system service --time=0 "unix://$socket" > "$WORK/service.log" 2>&1 &
+        SERVICE_PID=$!
+        for _ in $(seq 50); do [ -S "$socket" ] && break; sleep 0.1; done
+        export DOCKER_HOST=unix://$socket
+    fi
+    say "running the pipeline inside $IMAGE"
+    DRIFTGATE_IMAGE=$IMAGE "$PYTHON" -m pytest -m image -p no:cacheprovider -rP tests/test_image.py
+    stop_service
+}
+
+case "${1:-}" in
+    build) build ;;
+    test) build && run_tests ;;
+    *) echo "usage: scripts/image.sh build|test" >&2; exit 2 ;;
+esac
