@@ -104,7 +104,7 @@ def main() -> None:
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
-            "platform": platform.platform(),
+            "system": f"{platform.system()} {platform.machine()}",
         },
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "limits": {"time_s": TIME_LIMIT_S, "memory_mb": MEMORY_LIMIT_MB, "threads": 1},
