@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PIP    := $(BIN)/python -m pip --disable-pip-version-check
 
-.PHONY: demo test lint unit compile bench lock image image-test clean help
+.PHONY: demo test lint unit compile bench bench-replay lock image image-test clean help
 .DEFAULT_GOAL := help
 
 help: ## list the targets
@@ -39,6 +39,9 @@ compile: $(STAMP) ## recompile pipelines/retrain.yaml from the default config
 bench: $(STAMP) ## drift-engine benchmark against scipy and Evidently; writes bench/results.{json,md}
 	$(PIP) install --quiet $(LOCKS) -e '.[dev,bench]'
 	$(BIN)/python -m bench.run
+
+bench-replay: $(STAMP) ## replay every policy over the benchmark streams; writes bench/replay-results.md
+	$(BIN)/python -m bench.replay
 
 lock: ## re-resolve dependencies from pyproject.toml into requirements.lock and requirements-dev.lock
 	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv

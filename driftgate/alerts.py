@@ -17,13 +17,15 @@ import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
 log = logging.getLogger(__name__)
-Kind = Literal["drift", "degradation", "anomalies", "rejected", "failure"]
-KINDS: tuple[Kind, ...] = ("drift", "degradation", "anomalies", "rejected", "failure")
+Kind = Literal[
+    "drift", "degradation", "recovered", "anomalies", "rejected", "under_floor", "failure"
+]
+KINDS: tuple[Kind, ...] = get_args(Kind)
 
 
 class AlertSettings(BaseModel):

@@ -15,7 +15,8 @@ def classification_metrics(
     """Accuracy plus macro-averaged precision, recall, F1 and one-vs-rest ROC-AUC.
 
     Args:
-        labels: True class of each row; rows of classes the model does not know are ignored.
+        labels: True class of each row. Rows of a class the model does not know count as
+            errors in accuracy; the macro averages are taken over the classes it knows.
         probabilities: One row per example, one column per class in ``classes`` order.
         classes: Class names.
 
@@ -27,11 +28,12 @@ def classification_metrics(
     index = {c: i for i, c in enumerate(classes)}
     y_true = np.asarray([index.get(label, -1) for label in labels])
     known = y_true >= 0
+    accuracy = float(np.mean(y_true == probabilities.argmax(axis=1))) if len(labels) else math.nan
     y_true, probabilities = y_true[known], probabilities[known]
     y_pred = probabilities.argmax(axis=1)
     present = sorted(set(y_true.tolist()))
     scores = {
-        "accuracy": float(np.mean(y_true == y_pred)),
+        "accuracy": accuracy,
         "precision": float(
             metrics.precision_score(
                 y_true, y_pred, labels=present, average="macro", zero_division=0

@@ -79,7 +79,7 @@ class SavedModelScorer(_FeatureScorer):
         feeds = {}
         for name, values in self.inputs(table).items():
             dtype = tf.float32 if name in self.numeric else tf.string
-            feeds[name] = tf.constant(values.reshape(-1, 1).tolist(), dtype=dtype)
+            feeds[name] = tf.constant(values.reshape(-1, 1), dtype=dtype)
         outputs = self.signature(**feeds)
         return next(iter(outputs.values())).numpy()
 

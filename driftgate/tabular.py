@@ -467,8 +467,3 @@ def iter_parquet(
             f"a row group cannot be read (truncated or corrupt): {str(exc).splitlines()[0]}",
             file=source.uri,
         ) from exc
-
-
-def read_table(path: str, columns: list[str] | None = None) -> pa.Table:
-    """Reads a whole Parquet file written by a driftgate step."""
-    return pq.read_table(path, columns=columns)

@@ -15,8 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from driftgate.alerts import AlertSettings
 from driftgate.components.check.core import PerformanceSettings
+from driftgate.components.decide.gate import GateSettings
 from driftgate.components.evaluate.core import EvaluationSettings
-from driftgate.components.train.core import TrainingSettings
+from driftgate.components.train.settings import TrainingSettings
 from driftgate.components.validate.core import ValidationSettings
 from driftgate.dataspec import DataSettings
 from driftgate.errors import ConfigError
@@ -38,6 +39,7 @@ class Config(BaseModel):
         validation: Which anomalies block a run.
         drift: Drift metrics, thresholds and the dataset rule.
         performance: Bounds on the deployed model's metrics on labelled batches.
+        gate: Which triggers open the gate (performance first; drift is reported).
         training: Model family, hyperparameters, window and seed.
         evaluation: Slices and blessing thresholds.
         platform: Cluster resources, GPU placement, volumes and retries.
@@ -54,6 +56,7 @@ class Config(BaseModel):
     validation: ValidationSettings = ValidationSettings()
     drift: DriftSettings = DriftSettings()
     performance: PerformanceSettings = PerformanceSettings()
+    gate: GateSettings = GateSettings()
     training: TrainingSettings = TrainingSettings()
     evaluation: EvaluationSettings = EvaluationSettings()
     platform: PlatformSettings = PlatformSettings()

@@ -16,6 +16,7 @@ import logging
 import re
 import sys
 import time
+import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -200,8 +201,8 @@ def run_local(
         batch_uri: The batch to process.
         registry_uri: The registry directory.
         force: Retrain regardless of the gate.
-        output_root: Where the runner writes task outputs; each run gets a subdirectory. Alerts go
-            to ``alerts.jsonl`` there unless the config names a file sink.
+        output_root: Where the runner writes task outputs; each run gets a subdirectory of its
+            own. Alerts go to ``alerts.jsonl`` there unless the config names a file sink.
         verbose: Echo every task's log to stdout.
         progress: Stream for one line per task event (finished, skipped); stdout is captured
             during the run, so pass the console stream here.
@@ -222,9 +223,10 @@ def run_local(
     alerts_before = len(_alert_lines(alert_file))
 
     output_root = Path(output_root).resolve()
-    output_root.mkdir(parents=True, exist_ok=True)
+    # each run gets a root of its own, so concurrent runs never read each other's outputs
+    run_root = output_root / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    run_root.mkdir(parents=True)
     Path(registry_uri).mkdir(parents=True, exist_ok=True)
-    before = set(output_root.glob(f"{PIPELINE_NAME}-*"))
     started: dict[str, float] = {}
     pipeline = build_pipeline(config)
     branches = branch_tasks(pipeline)
@@ -248,10 +250,10 @@ def run_local(
 
     local.init(
         runner=runner or local.SubprocessRunner(use_venv=False),
-        pipeline_root=str(output_root),
+        pipeline_root=str(run_root),
         raise_on_error=False,
     )
-    log_path = output_root / f".{PIPELINE_NAME}-{time.time_ns()}.log"
+    log_path = run_root / "run.log"
     begin = time.monotonic()
     with open(log_path, "w") as log, warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -261,9 +263,10 @@ def run_local(
                 batch_uri=batch_uri, registry_uri=str(Path(registry_uri).resolve()), force=force
             )
     wall = time.monotonic() - begin
-    created = sorted(set(output_root.glob(f"{PIPELINE_NAME}-*")) - before)
-    run_dir = created[-1] if created else output_root
-    log_path.rename(run_dir / "run.log")
+    created = sorted(run_root.glob(f"{PIPELINE_NAME}-*"))
+    run_dir = created[-1] if created else run_root
+    if run_dir != run_root:
+        log_path.rename(run_dir / "run.log")
     tasks = {name: read_task(run_dir, name) for name in TASKS}
     failed = [t for t in tasks.values() if t.status == "failed"]
     error = None

@@ -43,6 +43,7 @@ def build_pipeline(config: Config) -> Callable:
     data = config.data.model_dump_json()
     drift = config.drift.model_dump_json()
     alerts = config.alerts.model_dump_json()
+    gate = config.gate.model_dump_json()
     run_id = dsl.PIPELINE_JOB_NAME_PLACEHOLDER
 
     @dsl.pipeline(
@@ -55,7 +56,9 @@ def build_pipeline(config: Config) -> Callable:
         registry_uri: str = config.registry_uri,
         force: bool = False,
     ) -> None:
-        notified = ops.notify(model_name=model, alerts=alerts, run_id=run_id)
+        notified = ops.notify(
+            model_name=model, registry_uri=registry_uri, alerts=alerts, run_id=run_id
+        )
         with dsl.ExitHandler(notified, name="retraining-run"):
             ingested = ops.ingest(source_uri=batch_uri, data=data)
             validated = ops.validate(
@@ -76,15 +79,20 @@ def build_pipeline(config: Config) -> Callable:
                 has_labels=validated.outputs["has_labels"],
                 drift=drift,
                 performance=config.performance.model_dump_json(),
+                gate=gate,
             )
             decided = ops.decide(
-                has_model=checked.outputs["has_model"],
-                drift_detected=checked.outputs["drift_detected"],
-                performance_degraded=checked.outputs["performance_degraded"],
                 has_labels=validated.outputs["has_labels"],
+                rows=validated.outputs["rows"],
+                new_classes=validated.outputs["new_classes"],
                 force=force,
                 check_details=checked.outputs["details"],
+                registry_uri=registry_uri,
                 model_name=model,
+                batch_sha256=ingested.outputs["sha256"],
+                batch_source=ingested.outputs["source"],
+                gate=gate,
+                min_rows=config.drift.min_rows,
                 alerts=alerts,
                 run_id=run_id,
             )
@@ -96,6 +104,8 @@ def build_pipeline(config: Config) -> Callable:
                     registry_uri=registry_uri,
                     model_name=model,
                     deployed_version=checked.outputs["deployed_version"],
+                    batch_sha256=ingested.outputs["sha256"],
+                    opened_by=decided.outputs["opened_by"],
                     training=config.training.model_dump_json(),
                     drift=drift,
                 )
@@ -112,7 +122,7 @@ def build_pipeline(config: Config) -> Callable:
                 with dsl.If(evaluated.outputs["Output"] == True, name="blessed"):  # noqa: E712
                     pushed = ops.push(
                         model=trained.outputs["model"],
-                        schema=validated.outputs["schema"],
+                        schema=trained.outputs["window_schema"],
                         reference_stats=trained.outputs["reference_stats"],
                         reference_sample=trained.outputs["reference_sample"],
                         training_data=trained.outputs["training_data"],

@@ -31,12 +31,12 @@ def config() -> Config:
 
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory):
-    """The three demo runs (bootstrap, no drift, drift) against one registry, run once."""
+    """The demo's runs (see ``pipelines/demo.py``) against one registry, run once."""
     from driftgate.pipelines.demo import run_demo
 
     workdir = tmp_path_factory.mktemp("demo")
     summaries = run_demo(load_config(None), workdir, lambda line: None)
-    assert len(summaries) == 3, [s.error for s in summaries]
+    assert len(summaries) == 5, [s.error for s in summaries]
     return workdir, summaries
 
 

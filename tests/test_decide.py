@@ -1,36 +1,124 @@
 import pytest
 
-from driftgate.components.decide.core import decide, record_markdown
+from driftgate.components.decide.core import (
+    BatchFacts,
+    decide,
+    gate_batch,
+    opened_by,
+    record_markdown,
+)
+from driftgate.components.decide.gate import Findings, GateSettings
+from driftgate.ledger import Ledger
+from driftgate.registry import Registry
 
-BASE = {
-    "has_model": True,
-    "drift_detected": False,
-    "performance_degraded": False,
-    "has_labels": True,
-    "force": False,
-}
+BASE = {"has_model": True, "has_labels": True, "rows": 500, "bounds": {"accuracy": 0.9}}
+
+
+def findings(**changes) -> Findings:
+    return Findings(**{**BASE, **changes})
 
 
 @pytest.mark.parametrize(
-    ("changes", "retrain", "reason"),
+    ("changes", "gate", "retrain", "reason"),
     [
-        ({}, False, "no drift and no performance drop"),
-        ({"has_model": False}, True, "no model is deployed yet"),
-        ({"drift_detected": True}, True, "drift in body_mass_g"),
-        ({"performance_degraded": True}, True, "fell under its bound on accuracy"),
-        ({"force": True}, True, "forced by --force"),
-        ({"drift_detected": True, "has_labels": False}, False, "no labels to train on"),
+        ({}, {}, False, "no trigger fired"),
+        ({"has_model": False}, {}, True, "no model is deployed yet"),
+        (
+            {"drift_detected": True, "drifted_features": ["mass"], "performance": {"accuracy": 1}},
+            {},
+            False,
+            "drift in mass without a performance drop: reported, not retrained",
+        ),
+        ({"drift_detected": True, "drifted_features": ["mass"]}, {}, True, "drift decides"),
+        (
+            {"drift_detected": True, "drifted_features": ["mass"], "performance": {"accuracy": 1}},
+            {"retrain_on": ["drift"]},
+            True,
+            "drift in mass",
+        ),
+        (
+            {"performance": {"accuracy": 0.5}, "degraded": ["accuracy"]},
+            {},
+            True,
+            "fell under its bound (accuracy 0.500; accuracy ≥ 0.900)",
+        ),
+        ({"new_classes": ["fog"]}, {}, True, "new class 'fog' in the labels"),
+        (
+            {"drift_detected": True, "drifted_features": ["mass"], "has_labels": False},
+            {},
+            False,
+            "(drift in mass (no labels and no trusted estimate: drift decides)) but the batch has "
+            "no labels to train on",
+        ),
+        ({"runs_since_retrain": 4}, {"retrain_on": ["schedule"], "every_runs": 5}, True, "sched"),
+        ({"runs_since_retrain": 2}, {"retrain_on": ["schedule"], "every_runs": 5}, False, "no"),
+        (
+            {"estimate": {"accuracy": {"value": 0.6, "low": 0.55, "high": 0.65}},
+             "estimate_degraded": ["accuracy"], "has_labels": False},
+            {},
+            False,
+            "estimated performance under its bound",
+        ),
+        (
+            {"estimate_note": "not trusted: calibration error 0.2", "drift_detected": True,
+             "drifted_features": ["mass"]},
+            {"drift_fallback": False},
+            False,
+            "without a performance drop",
+        ),
     ],
-)
-def test_decision_and_reason(changes, retrain, reason):
-    decision = decide(
-        **{**BASE, **changes}, drifted_features=["body_mass_g"], degraded_metrics=["accuracy"]
-    )
+)  # fmt: skip
+def test_decision_and_reason(changes, gate, retrain, reason):
+    decision = decide(findings(**changes), GateSettings(**gate), min_rows=100)
     assert decision.retrain is retrain
     assert reason in decision.reason
+    assert [t.name for t in decision.triggers] == [
+        "performance", "estimated_performance", "drift", "new_class", "schedule"
+    ]  # fmt: skip
 
 
-def test_record_lists_each_threshold_against_its_value():
+def test_too_few_rows_never_retrain_and_the_decision_says_so():
+    decision = decide(findings(rows=20, new_classes=["fog"]), GateSettings(), min_rows=100)
+    assert not decision.retrain
+    assert "20 rows, fewer than drift.min_rows=100: too little data" in decision.reason
+    assert decide(findings(rows=20), GateSettings(), force=True, min_rows=100).retrain
+
+
+def test_the_change_that_opened_the_gate_is_named_for_the_window():
+    degraded = decide(
+        findings(performance={"accuracy": 0.1}, degraded=["accuracy"]), GateSettings()
+    )
+    assert opened_by(degraded) == "degraded"
+    drift = decide(findings(drift_detected=True, drifted_features=["x"]), GateSettings())
+    assert opened_by(drift) == "drifted"
+    assert opened_by(decide(findings(new_classes=["fog"]), GateSettings())) == ""
+
+
+def test_a_batch_is_decided_once_and_a_failed_run_can_retry(tmp_path):
+    ledger = Ledger(Registry(tmp_path, "m"))
+    details = {"deployed_version": 1, "degraded": ["accuracy"], "performance": {"accuracy": 0.1}}
+    sha = "a" * 64
+
+    def batch(run: str) -> BatchFacts:
+        return BatchFacts(sha, "b.csv", run, 500, True, [])
+
+    def gate(found):
+        return decide(found, GateSettings())
+
+    first = gate_batch(ledger, details, batch("run-1"), gate)
+    assert first.retrain and ledger.get(sha)["decision"] == "retrain"
+    again = gate_batch(ledger, details, batch("run-2"), gate)
+    assert not again.retrain and again.reason.startswith("already processed at ")
+    assert "by run run-1" in again.reason
+    assert gate_batch(ledger, details, batch("run-3"), gate, force=True).retrain
+    ledger.close_run("run-3", succeeded=False)  # the forced run crashed: the batch is free again
+    assert ledger.processed(sha) is None
+    assert gate_batch(ledger, details, batch("run-4"), gate).retrain
+    ledger.close_run("run-4", succeeded=True)
+    assert ledger.get(sha)["status"] == "done" and ledger.runs_since_retrain() == 0
+
+
+def test_record_lists_each_trigger_and_threshold_against_its_value():
     details = {
         "deployed_version": 3,
         "drifted_features": ["body_mass_g"],
@@ -42,10 +130,12 @@ def test_record_lists_each_threshold_against_its_value():
         "degraded": ["accuracy"],
         "warnings": ["small batch"],
     }
-    text = record_markdown(
-        decide(**{**BASE, "drift_detected": True, "performance_degraded": True}), details
+    decision = decide(
+        Findings.from_check(details, has_labels=True, rows=500, new_classes=[]), GateSettings()
     )
+    text = record_markdown(decision, details)
     assert "# Decision: RETRAIN" in text
     assert "| body_mass_g | 0.1200 | js 0.1 | js |" in text
     assert "| accuracy | 0.7000 | 0.8 | **under** |" in text
+    assert "| performance | yes | **yes** | accuracy 0.700 | accuracy ≥ 0.800 |" in text
     assert "deployed version: 3" in text and "small batch" in text

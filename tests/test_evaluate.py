@@ -22,7 +22,18 @@ def train_on(root, frame):
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), root / "batch.parquet")
     result = validate(root / "batch.parquet", root / "valid.parquet", DATA, ValidationSettings())
     outputs = TrainOutputs(
-        *(root / n for n in ("model", "eval.parquet", "w.parquet", "s.pb", "x.parquet", "tb"))
+        *(
+            root / n
+            for n in (
+                "model",
+                "eval.parquet",
+                "w.parquet",
+                "s.pb",
+                "x.parquet",
+                "tb",
+                "schema.pbtxt",
+            )
+        )
     )
     train(
         root / "valid.parquet",

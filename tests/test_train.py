@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -7,9 +8,15 @@ from tensorflow_metadata.proto.v0 import statistics_pb2
 from driftgate.components.train.core import (
     TrainingSettings,
     TrainOutputs,
-    assemble_window,
     stratified_holdout,
     train,
+)
+from driftgate.components.train.window import (
+    BATCH_COLUMN,
+    WindowSettings,
+    assemble_window,
+    labelled_rows,
+    window_schema,
 )
 from driftgate.components.validate.core import ValidationSettings, validate
 from driftgate.dataspec import DataSettings
@@ -17,6 +24,7 @@ from driftgate.errors import IntegrityError
 from driftgate.integrity import verify
 from driftgate.mirror import MIRROR_FILE
 from driftgate.registry import Registry
+from driftgate.schema import feature_kinds
 from driftgate.scoring import SavedModelScorer, load_scorer
 from driftgate.stats import DriftSettings, from_proto
 
@@ -25,10 +33,47 @@ DATA = DataSettings(label="species", exclude=["year"])
 
 def test_window_appends_labelled_batch_rows_and_keeps_the_newest():
     previous = pa.table({"x": [1.0, 2.0, 3.0], "y": ["a", "b", "a"]})
-    batch = pa.table({"x": [4.0, 5.0, 6.0], "y": ["b", None, "a"]})
-    window, from_batch = assemble_window(batch, previous, "y", window_rows=4)
+    batch = labelled_rows(pa.table({"x": [4.0, 5.0, 6.0], "y": ["b", None, "a"]}), "y", "b2")
+    window, from_batch = assemble_window(batch, previous, "all", WindowSettings(rows=4))
     assert window.column("x").to_pylist() == [2.0, 3.0, 4.0, 6.0]
+    assert window.column(BATCH_COLUMN).to_pylist() == ["", "", "b2", "b2"]
     assert from_batch == 2
+
+
+def _tagged(rows: dict[str, list[float]]) -> pa.Table:
+    return pa.concat_tables(
+        labelled_rows(pa.table({"x": xs, "y": ["a"] * len(xs)}), "y", batch)
+        for batch, xs in rows.items()
+    )
+
+
+def test_recent_keeps_the_newest_batches_and_since_change_the_episode():
+    previous = _tagged({"b0": [0.0], "b1": [1.0, 1.5], "b2": [2.0]})
+    batch = labelled_rows(pa.table({"x": [3.0], "y": ["b"]}), "y", "b3")
+    recent, _ = assemble_window(batch, previous, "recent", WindowSettings(batches=3))
+    assert recent.column("x").to_pylist() == [1.0, 1.5, 2.0, 3.0]
+    since, n = assemble_window(batch, previous, "since_change", WindowSettings(), {"b2", "b3"})
+    assert since.column("x").to_pylist() == [2.0, 3.0] and n == 1
+    alone, _ = assemble_window(batch, previous, "since_change", WindowSettings(), {"b3"})
+    assert alone.column("x").to_pylist() == [3.0]
+    everything, _ = assemble_window(batch, previous, "since_change", WindowSettings(), None)
+    assert everything.num_rows == 5
+    assert WindowSettings(strategy="auto").candidates({"b3"}) == ["since_change", "recent", "all"]
+
+
+def test_the_window_schema_learns_new_classes_and_categories(tmp_path):
+    frame = pd.DataFrame({"island": ["a", "b"], "mass": [1.0, 2.0], "species": ["x", "y"]})
+    frame.to_parquet(tmp_path / "b.parquet")
+    result = validate(
+        tmp_path / "b.parquet",
+        tmp_path / "v.parquet",
+        DataSettings(label="species"),
+        ValidationSettings(),
+    )
+    window = pa.table({"island": ["a", "c"], "mass": [1.0, 3.0], "species": ["x", "fog"]})
+    learned = window_schema(result.schema, window, feature_kinds(result.schema))
+    domains = {f.name: list(f.string_domain.value) for f in learned.feature}
+    assert domains["species"] == ["x", "y", "fog"] and domains["island"] == ["a", "b", "c"]
 
 
 def test_holdout_is_stratified_and_never_empties_a_class():
@@ -61,6 +106,7 @@ def trained(tmp_path_factory, penguins_frame):
                     "stats.pb",
                     "sample.parquet",
                     "tb",
+                    "schema.pbtxt",
                 )
             )
         )
@@ -133,7 +179,10 @@ def test_tuning_is_bounded_and_recorded_in_the_model_metadata(family, tmp_path, 
         tmp_path / "batch.parquet", tmp_path / "valid.parquet", DATA, ValidationSettings()
     )
     outputs = TrainOutputs(
-        *(tmp_path / n for n in ("model", "e.parquet", "w.parquet", "s.pb", "x.parquet", "tb"))
+        *(
+            tmp_path / n
+            for n in ("model", "e.parquet", "w.parquet", "s.pb", "x.parquet", "tb", "schema.pbtxt")
+        )
     )
     settings = TrainingSettings(
         family=family, tuning={"enabled": True, "max_trials": 2, "epochs": 3}, keras={"epochs": 5}

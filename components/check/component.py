@@ -13,6 +13,7 @@ def check(
     has_labels: bool,
     drift: str,
     performance: str,
+    gate: str,
     drift_report: Output[HTML],
     summary: Output[Markdown],
     metrics: Output[Metrics],
@@ -36,6 +37,7 @@ def check(
         has_labels: Whether the batch carries labels.
         drift: JSON of the drift settings.
         performance: JSON of the performance thresholds of the deployed model.
+        gate: JSON of the gate settings (the calibration bound of the performance estimate).
         drift_report: Self-contained HTML drift report.
         summary: Markdown summary of drift and performance.
         metrics: Per-feature drift and deployed-model scores.
@@ -43,6 +45,7 @@ def check(
     """
     from driftgate import logs
     from driftgate.components.check import core
+    from driftgate.components.decide.gate import GateSettings
     from driftgate.kfp_io import log_metrics, write_json, write_text
     from driftgate.registry import Registry
     from driftgate.report import drift_html, drift_markdown
@@ -56,6 +59,7 @@ def check(
         core.PerformanceSettings.model_validate_json(performance),
         label,
         has_labels,
+        GateSettings.model_validate_json(gate).max_calibration_error,
     )
     if result.drift is None:
         text = "No deployed model yet: there is no reference to compare the batch with.\n"

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+import statistics
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
+from driftgate.estimation import ESTIMATED_METRICS, estimate
 from driftgate.integrity import VerifiedDir
 from driftgate.metrics import METRIC_NAMES, classification_metrics
 from driftgate.registry import REFERENCE_SAMPLE, REFERENCE_STATS, Registry
@@ -35,23 +38,71 @@ log = logging.getLogger(__name__)
 
 
 class PerformanceSettings(BaseModel):
-    """Lower bounds on the deployed model's metrics on a labelled batch.
+    """When the deployed model counts as degraded on a labelled batch.
 
     Metrics: ``accuracy`` and macro-averaged ``precision``, ``recall``, ``f1`` and ``roc_auc``.
-    A metric under its bound marks the model as degraded, which triggers a retrain and an alert.
+
+    Attributes:
+        thresholds: Absolute floors; a metric under its floor is degraded.
+        max_drop: Largest tolerated drop of a metric under the deployed model's own score on
+            its held-out rows at training time (stored with the version). The drop must be
+            significant at ``confidence`` given both sample sizes, so small batches need
+            larger drops.
+        metrics: The metrics ``max_drop`` applies to.
+        confidence: One-sided confidence of the drop test.
     """
 
     model_config = ConfigDict(extra="forbid")
 
-    thresholds: dict[str, float] = {"accuracy": 0.8}
+    thresholds: dict[str, float] = {}
+    max_drop: float | None = Field(0.05, ge=0, le=1)
+    metrics: list[str] = ["accuracy"]
+    confidence: float = Field(0.95, gt=0.5, lt=1)
 
     def model_post_init(self, _context: object) -> None:
         """Rejects unknown metric names."""
-        unknown = set(self.thresholds) - set(METRIC_NAMES)
+        unknown = (set(self.thresholds) | set(self.metrics)) - set(METRIC_NAMES)
         if unknown:
             raise ValueError(
                 f"unknown metric(s) {sorted(unknown)}; choose from {list(METRIC_NAMES)}"
             )
+
+    def under_bounds(self, scores: dict[str, float]) -> list[str]:
+        """The metrics whose score is under its floor (NaN scores are never under)."""
+        return [
+            m for m, low in self.thresholds.items() if not math.isnan(scores[m]) and scores[m] < low
+        ]
+
+    def dropped(
+        self, scores: dict[str, float], rows: int, reference: dict[str, float], reference_rows: int
+    ) -> list[str]:
+        """The metrics that fell significantly more than ``max_drop`` under their reference.
+
+        A one-sided test on the difference of two proportions: the drop minus ``z`` standard
+        errors (batch and reference rows) must still exceed ``max_drop``.
+        """
+        if self.max_drop is None or rows == 0 or reference_rows == 0:
+            return []
+        z = statistics.NormalDist().inv_cdf(self.confidence)
+        dropped = []
+        for metric in self.metrics:
+            score, base = scores.get(metric, math.nan), reference.get(metric, math.nan)
+            if math.isnan(score) or math.isnan(base):
+                continue
+            error = math.sqrt(score * (1 - score) / rows + base * (1 - base) / reference_rows)
+            if base - score - z * error > self.max_drop:
+                dropped.append(metric)
+        return dropped
+
+    def bounds(self, reference: dict[str, float]) -> dict[str, float]:
+        """Each metric's effective bound before sampling error: the floor or reference − drop."""
+        bounds = dict(self.thresholds)
+        if self.max_drop is not None:
+            for metric in self.metrics:
+                if metric in reference:
+                    relative = reference[metric] - self.max_drop
+                    bounds[metric] = max(bounds.get(metric, relative), relative)
+        return bounds
 
 
 @dataclass
@@ -64,6 +115,9 @@ class CheckResult:
     performance: dict[str, float] | None
     degraded: list[str]
     performance_thresholds: dict[str, float]
+    estimate: dict[str, dict[str, float]] | None = None
+    estimate_degraded: list[str] = field(default_factory=list)
+    estimate_note: str = ""
 
     @property
     def drift_detected(self) -> bool:
@@ -111,6 +165,9 @@ class CheckResult:
             "performance": self.performance,
             "performance_thresholds": self.performance_thresholds,
             "degraded": self.degraded,
+            "estimate": self.estimate,
+            "estimate_degraded": self.estimate_degraded,
+            "estimate_note": self.estimate_note,
         }
 
 
@@ -123,6 +180,63 @@ def load_reference(verified: VerifiedDir) -> tuple[DatasetStats, object]:
     return from_proto(proto), sample
 
 
+def score(verified: VerifiedDir, table: pa.Table, label: str) -> dict[str, float]:
+    """A version's metrics on labelled rows (TensorFlow-free where the version has a mirror)."""
+    scorer = load_scorer(verified, fast=True)
+    probabilities = scorer.predict_proba(table)
+    return classification_metrics(table.column(label).to_pylist(), probabilities, scorer.classes)
+
+
+def reference_metrics(verified: VerifiedDir) -> dict[str, float]:
+    """The version's own metrics on its held-out rows at training time."""
+    return {k: v for k, v in verified.metadata.get("metrics", {}).items() if v == v}
+
+
+def assess(
+    verified: VerifiedDir, scores: dict[str, float], rows: int, performance: PerformanceSettings
+) -> list[str]:
+    """The metrics on which a version is degraded: under a floor, or dropped significantly."""
+    eval_rows = verified.metadata.get("training", {}).get("eval_rows", 0)
+    dropped = performance.dropped(scores, rows, reference_metrics(verified), eval_rows)
+    return sorted(set(performance.under_bounds(scores)) | set(dropped))
+
+
+def estimate_performance(
+    verified: VerifiedDir,
+    table: pa.Table,
+    performance: PerformanceSettings,
+    max_calibration_error: float,
+) -> dict:
+    """A version's performance on unlabelled rows, estimated from its own probabilities.
+
+    Trusted only when the version's calibration error on held-out rows at training time is
+    under ``max_calibration_error``; a metric counts as degraded when even the upper end of
+    its confidence interval is under its bound.
+
+    Returns:
+        The ``estimate``, ``estimate_degraded`` and ``estimate_note`` fields of a check result.
+    """
+    error = verified.metadata.get("training", {}).get("calibration_error")
+    if error is None:
+        return {"estimate_note": "no calibration error stored with the version: not estimated"}
+    if error > max_calibration_error:
+        return {
+            "estimate_note": f"not trusted: calibration error {error:.3f} > "
+            f"gate.max_calibration_error {max_calibration_error}"
+        }
+    metrics = [m for m in performance.metrics if m in ESTIMATED_METRICS] or ["accuracy"]
+    probabilities = load_scorer(verified, fast=True).predict_proba(table)
+    estimates = estimate(probabilities, metrics, performance.confidence)
+    bounds = performance.bounds(reference_metrics(verified))
+    return {
+        "estimate": {m: asdict(e) for m, e in estimates.items()},
+        "estimate_degraded": [
+            m for m, e in estimates.items() if m in bounds and e.high < bounds[m]
+        ],
+        "estimate_note": f"calibration error {error:.3f}",
+    }
+
+
 def check(
     batch_path: str | Path,
     registry: Registry,
@@ -130,6 +244,7 @@ def check(
     performance: PerformanceSettings,
     label: str,
     has_labels: bool,
+    max_calibration_error: float = 0.05,
 ) -> CheckResult:
     """Runs the drift and performance checks against the production version.
 
@@ -140,6 +255,8 @@ def check(
         performance: Bounds for the deployed model's metrics.
         label: The label column.
         has_labels: Whether the batch carries labels.
+        max_calibration_error: Without labels, the deployed model's performance is estimated
+            from its probabilities when its stored calibration error is under this bound.
 
     Returns:
         The findings; without a deployed model, nothing is compared.
@@ -165,22 +282,19 @@ def check(
         "detected" if drift.drift_detected else "none",
         ", ".join(drift.drifted_features) or "-",
     )
-    scores, degraded = None, []
+    scores, degraded, bounds = None, [], performance.bounds(reference_metrics(verified))
+    estimated: dict = {}
+    if not has_labels:
+        estimated = estimate_performance(
+            verified, pq.read_table(batch_path), performance, max_calibration_error
+        )
     if has_labels:
         table = pq.read_table(batch_path)
-        scorer = load_scorer(verified, fast=True)
-        probabilities = scorer.predict_proba(table)
-        scores = classification_metrics(
-            table.column(label).to_pylist(), probabilities, scorer.classes
-        )
-        degraded = [
-            m
-            for m, low in performance.thresholds.items()
-            if not math.isnan(scores[m]) and scores[m] < low
-        ]
+        scores = score(verified, table, label)
+        degraded = assess(verified, scores, table.num_rows, performance)
         log.info(
             "deployed version %s on this batch: %s",
             version,
             ", ".join(f"{k}={v:.3f}" for k, v in scores.items()),
         )
-    return CheckResult(version, drift, batch_stats, scores, degraded, performance.thresholds)
+    return CheckResult(version, drift, batch_stats, scores, degraded, bounds, **estimated)

@@ -4,35 +4,45 @@ from kfp.dsl import Artifact, Input, Markdown, Output, OutputPath
 
 
 def decide(
-    has_model: bool,
-    drift_detected: bool,
-    performance_degraded: bool,
     has_labels: bool,
+    rows: int,
+    new_classes: list,
     force: bool,
     check_details: Input[Artifact],
+    registry_uri: str,
     model_name: str,
+    batch_sha256: str,
+    batch_source: str,
+    gate: str,
+    min_rows: int,
     alerts: str,
     run_id: str,
     record: Output[Markdown],
     reason: OutputPath(str),
+    opened_by: OutputPath(str),
 ) -> bool:
-    """Decides whether to retrain, records why, and alerts on drift or a performance drop.
+    """Decides once per batch whether to retrain, records why, and alerts on drift or a drop.
 
     The decision is the single return value (``Output``) because kfp's local runner resolves
     ``dsl.If`` conditions only on outputs of that name; the reason is a separate parameter.
 
     Args:
-        has_model: A production version exists.
-        drift_detected: The drift rule fired.
-        performance_degraded: The deployed model fell under a bound on the batch.
         has_labels: The batch carries labels.
-        force: Retrain regardless.
+        rows: The batch's rows.
+        new_classes: Label classes the deployed model has not seen.
+        force: Retrain regardless, even a batch that was processed before.
         check_details: The check's findings.
+        registry_uri: The model registry directory (its batch ledger is claimed).
         model_name: The model's name.
+        batch_sha256: The batch's content hash (the ledger key).
+        batch_source: Where the batch was read from.
+        gate: JSON of the gate settings (which triggers retrain).
+        min_rows: Fewest rows a batch needs to be trained on.
         alerts: JSON of the alert settings.
         run_id: The run's name.
-        record: The decision record (Markdown), alerts included.
+        record: The decision record (Markdown): every trigger, alerts included.
         reason: Why, in one sentence.
+        opened_by: The change that opened the gate (``degraded``, ``drifted`` or empty).
 
     Returns:
         Whether to retrain.
@@ -40,32 +50,36 @@ def decide(
     from driftgate import logs
     from driftgate.alerts import AlertSettings, push_metrics, send
     from driftgate.components.decide import core
+    from driftgate.components.decide.gate import GateSettings
     from driftgate.kfp_io import read_json, write_text
+    from driftgate.ledger import Ledger
+    from driftgate.registry import Registry
 
     logs.setup()
     details = read_json(check_details)
-    decision = core.decide(
-        has_model=has_model,
-        drift_detected=drift_detected,
-        performance_degraded=performance_degraded,
-        has_labels=has_labels,
-        force=force,
-        drifted_features=details["drifted_features"],
-        degraded_metrics=details["degraded"],
+    settings = GateSettings.model_validate_json(gate)
+    batch = core.BatchFacts(batch_sha256, batch_source, run_id, rows, has_labels, new_classes)
+    decision = core.gate_batch(
+        Ledger(Registry(registry_uri, model_name)),
+        details,
+        batch,
+        lambda found: core.decide(found, settings, force=force, min_rows=min_rows),
+        force,
     )
-    settings = AlertSettings.model_validate_json(alerts)
+    alert_settings = AlertSettings.model_validate_json(alerts)
     outcomes = [
         line
         for alert in core.alerts_for(decision, details, model_name, run_id)
-        for line in send(alert, settings)
+        for line in send(alert, alert_settings)
     ]
-    pushed = push_metrics(settings, model_name, "decide", core.gauges(decision, details))
+    pushed = push_metrics(alert_settings, model_name, "decide", core.gauges(decision, details))
     notes = "".join(f"- {line}\n" for line in [*outcomes, *([pushed] if pushed else [])])
     write_text(
         record,
         core.record_markdown(decision, details) + (f"\n## Alerts\n\n{notes}" if notes else ""),
     )
-    with open(reason, "w") as handle:
-        handle.write(decision.reason)
+    for path, text in ((reason, decision.reason), (opened_by, core.opened_by(decision))):
+        with open(path, "w") as handle:
+            handle.write(text)
     print(f"decision: {'retrain' if decision.retrain else 'skip'}: {decision.reason}")
     return decision.retrain

@@ -2,63 +2,150 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from driftgate.alerts import Alert
+from driftgate.components.decide.gate import Findings, GateSettings, Trigger, cause, triggers
+from driftgate.ledger import Ledger
 
 
 @dataclass(frozen=True)
 class Decision:
-    """Whether to retrain and the reason, in words."""
+    """Whether to retrain, the reason in words, and every trigger's verdict."""
 
     retrain: bool
     reason: str
+    triggers: tuple[Trigger, ...] = ()
 
 
 def decide(
+    findings: Findings,
+    gate: GateSettings,
     *,
-    has_model: bool,
-    drift_detected: bool,
-    performance_degraded: bool,
-    has_labels: bool,
-    force: bool,
-    drifted_features: list[str] | None = None,
-    degraded_metrics: list[str] | None = None,
+    force: bool = False,
+    force_reason: str = "forced by --force",
+    min_rows: int = 0,
 ) -> Decision:
-    """Retrains when there is no model yet, drift was detected, performance fell, or forced.
+    """Retrains when there is no model yet, a trigger of ``gate.retrain_on`` fired, or forced.
 
-    Training needs labels: a batch without them can raise an alert but cannot be trained on.
+    Training needs labels, and at least ``min_rows`` rows: otherwise the decision says why it
+    does not retrain.
 
     Args:
-        has_model: A production version exists.
-        drift_detected: The drift rule fired.
-        performance_degraded: The deployed model scored under a bound on this batch.
-        has_labels: The batch carries labels.
-        force: The run was started with ``--force``.
-        drifted_features: Names of the drifted features, for the reason.
-        degraded_metrics: Names of the metrics under their bounds, for the reason.
+        findings: What validation and the check found.
+        gate: Which triggers retrain.
+        force: The run was forced (``--force``, or a replay policy).
+        force_reason: What forced it, for the reason.
+        min_rows: Fewest rows a batch needs to be trained on (``drift.min_rows``).
+
+    Returns:
+        The decision, with every trigger's value and bound.
+    """
+    verdicts = tuple(triggers(findings, gate))
+    causes = [force_reason] if force else []
+    if not findings.has_model:
+        causes.append("no model is deployed yet")
+    causes += [cause(t) for t in verdicts if t.opens]
+    if not causes:
+        drift = next(t for t in verdicts if t.name == "drift")
+        if drift.fired and not drift.enabled:
+            reason = f"drift in {drift.value} without a performance drop: reported, not retrained"
+        else:
+            reason = "no trigger fired: the deployed model stays"
+        return Decision(False, reason, verdicts)
+    wanted = "; ".join(causes)
+    if not findings.has_labels:
+        return Decision(
+            False, f"would retrain ({wanted}) but the batch has no labels to train on", verdicts
+        )
+    if findings.rows < min_rows and not force:
+        return Decision(
+            False,
+            f"would retrain ({wanted}) but the batch has {findings.rows} rows, fewer than "
+            f"drift.min_rows={min_rows}: too little data to train on",
+            verdicts,
+        )
+    return Decision(True, wanted, verdicts)
+
+
+def already_processed(entry: dict) -> Decision:
+    """The decision for a batch the ledger says was processed before."""
+    return Decision(
+        False, f"already processed at {entry['time']} by run {entry.get('run') or 'unknown'}"
+    )
+
+
+def opened_by(decision: Decision) -> str:
+    """The ledger flag of the change that opened the gate ("" when opened for another reason).
+
+    The training window's ``since_change`` strategy keeps the batches since that change began.
+    """
+    opened = {t.name for t in decision.triggers if t.opens}
+    if opened & {"performance", "estimated_performance"}:
+        return "degraded"
+    return "drifted" if "drift" in opened else ""
+
+
+def gate_batch(
+    ledger: Ledger,
+    details: dict,
+    batch: BatchFacts,
+    choose: Callable[[Findings], Decision],
+    force: bool = False,
+) -> Decision:
+    """Decides once per batch: a batch the ledger holds is skipped unless forced.
+
+    The decision is claimed in the ledger under the registry's lock, so of two runs racing on
+    the same bytes only one can retrain.
+
+    Args:
+        ledger: The model's batch ledger.
+        details: The check's findings (``CheckResult.summary()``).
+        batch: The batch's hash, source, run, rows, labels and new classes.
+        choose: The gate (or a replay policy), from the findings to a decision.
+        force: Decide and claim even over an earlier entry.
 
     Returns:
         The decision.
     """
-    causes = []
-    if force:
-        causes.append("forced by --force")
-    if not has_model:
-        causes.append("no model is deployed yet")
-    if drift_detected:
-        causes.append(f"drift in {', '.join(drifted_features or []) or 'the batch'}")
-    if performance_degraded:
-        causes.append(
-            f"the deployed model fell under its bound on {', '.join(degraded_metrics or [])}"
-        )
-    if not causes:
-        return Decision(False, "no drift and no performance drop: the deployed model stays")
-    if not has_labels:
-        return Decision(
-            False, f"would retrain ({'; '.join(causes)}) but the batch has no labels to train on"
-        )
-    return Decision(True, "; ".join(causes))
+    earlier = ledger.processed(batch.sha256)
+    if earlier is not None and not force:
+        return already_processed(earlier)
+    findings = Findings.from_check(
+        details,
+        has_labels=batch.has_labels,
+        rows=batch.rows,
+        new_classes=batch.new_classes,
+        runs_since_retrain=ledger.runs_since_retrain(),
+    )
+    decision = choose(findings)
+    has_model = details.get("deployed_version") is not None
+    name = ("retrain" if has_model else "bootstrap") if decision.retrain else "skip"
+    entry = {
+        "decision": name,
+        "reason": decision.reason,
+        "run": batch.run,
+        "source": batch.source,
+        "deployed_version": details.get("deployed_version"),
+        "degraded": bool(details.get("degraded") or details.get("estimate_degraded")),
+        "drifted": bool(details.get("drift_detected")),
+        "opened_by": opened_by(decision),
+    }
+    lost_to = ledger.claim(batch.sha256, entry, force=force)
+    return already_processed(lost_to) if lost_to is not None else decision
+
+
+@dataclass(frozen=True)
+class BatchFacts:
+    """What the gate needs to know about the batch beyond the check's findings."""
+
+    sha256: str
+    source: str
+    run: str
+    rows: int
+    has_labels: bool
+    new_classes: list[str]
 
 
 def record_markdown(decision: Decision, details: dict) -> str:
@@ -93,6 +180,15 @@ def record_markdown(decision: Decision, details: dict) -> str:
             limits = ", ".join(f"{k} {v}" for k, v in f["thresholds"].items()) or "none"
             lines.append(
                 f"| {f['name']} | {f['js']:.4f} | {limits} | {', '.join(f['exceeded']) or 'no'} |"
+            )
+        lines.append("")
+    if decision.triggers:
+        lines += ["## Triggers", "", "| trigger | retrains | fired | value | bound |"]
+        lines.append("|---|---|---|---|---|")
+        for t in decision.triggers:
+            lines.append(
+                f"| {t.name} | {'yes' if t.enabled else 'no'} | "
+                f"{'**yes**' if t.fired else 'no'} | {t.value} | {t.bound} |"
             )
         lines.append("")
     performance = details.get("performance")

@@ -90,11 +90,12 @@ def evaluate(
             baseline_curves, result.classes, result.confusion["baseline"], result.roc["baseline"]
         )
     settings = AlertSettings.model_validate_json(alerts)
-    outcomes = (
-        send(core.rejection_alert(result, model_name, run_id), settings)
-        if not result.blessed
-        else []
-    )
+    alert = None
+    if not result.blessed:
+        alert = core.rejection_alert(result, model_name, run_id)
+    elif result.under_floor:
+        alert = core.under_floor_alert(result, model_name, run_id)
+    outcomes = send(alert, settings) if alert else []
     candidate = {
         (k,): v for k, v in overall.get("candidate", {}).items() if not k.endswith("_diff")
     }

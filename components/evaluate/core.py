@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
 
 from driftgate.alerts import Alert
+from driftgate.components.evaluate.blessing import floor_waiver
 from driftgate.errors import ConfigError
 from driftgate.integrity import VerifiedDir
 from driftgate.scoring import align_probabilities, load_scorer
@@ -59,6 +60,8 @@ class EvaluationSettings(BaseModel):
         change_thresholds: Largest allowed drop of a metric against the deployed model; 0 means
             no regression at all.
         min_slice_size: Slices with fewer held-out examples are listed but not judged.
+        rescue_margin: A candidate under a floor is still blessed when the deployed model is
+            under that floor too and the candidate beats it by this much (``blessing.py``).
 
     Accuracy thresholds hold on the whole eval set and on every slice. The macro-averaged
     metrics are judged on the whole eval set only: on a slice that lacks some classes (a
@@ -68,9 +71,10 @@ class EvaluationSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     slices: list[str] = []
-    value_thresholds: dict[str, float] = {"accuracy": 0.8}
+    value_thresholds: dict[str, float] = {}
     change_thresholds: dict[str, float] = {"accuracy": 0.0}
     min_slice_size: int = Field(5, ge=1)
+    rescue_margin: float = Field(0.02, ge=0, le=1)
 
     def model_post_init(self, _context: object) -> None:
         """Rejects metric names TFMA is not asked to compute."""
@@ -115,6 +119,7 @@ class EvaluationResult:
     unjudged_slices: list[str] = field(default_factory=list)
     confusion: dict[str, list[list[int]]] = field(default_factory=dict)  # model -> matrix
     roc: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # model -> fpr/tpr/thr
+    under_floor: list[str] = field(default_factory=list)  # floors waived: still under them
 
     def overall(self, model: str = "candidate") -> dict[str, float]:
         """The model's metrics on the whole eval set."""
@@ -132,6 +137,8 @@ class EvaluationResult:
                 if self.baseline_version
                 else "first model: value thresholds only"
             )
+            if self.under_floor:
+                return "blessed, still under the floor: " + "; ".join(self.under_floor)
             return f"blessed: every threshold holds on every slice ({against})"
         return "rejected: " + "; ".join(f.describe() for f in self.failures)
 
@@ -354,8 +361,15 @@ def evaluate(
                     failure.metric_value.double_value.value,
                 )
             )
+    waived = floor_waiver(failures, metrics.get(OVERALL, {}), settings.rescue_margin)
     result = EvaluationResult(
-        bool(validation.validation_ok), baseline_version, classes, metrics, failures, unjudged
+        bool(validation.validation_ok) or waived is not None,
+        baseline_version,
+        classes,
+        metrics,
+        failures,
+        unjudged,
+        under_floor=waived or [],
     )
     for name, probabilities in predictions.items():
         result.confusion[name], result.roc[name] = _curves(labels, probabilities, len(classes))
@@ -366,6 +380,19 @@ def evaluate(
 def finite(values: dict[str, float]) -> dict[str, float]:
     """Drops NaN metrics (for example ROC-AUC on a slice holding a single class)."""
     return {k: v for k, v in values.items() if not math.isnan(v)}
+
+
+def under_floor_alert(result: EvaluationResult, model: str, run: str | None) -> Alert:
+    """The alert for a candidate promoted although it is still under a floor."""
+    return Alert(
+        "under_floor",
+        model,
+        f"{model}: promoted a candidate that is still under its floor",
+        f"The deployed version {result.baseline_version} is under the floor too, and the "
+        "candidate beats it on the same held-out rows; look at the data or the floor.",
+        {f"note {i + 1}": note for i, note in enumerate(result.under_floor)},
+        run,
+    )
 
 
 def rejection_alert(result: EvaluationResult, model: str, run: str | None) -> Alert:

@@ -3,6 +3,21 @@
 from __future__ import annotations
 
 from driftgate.alerts import Alert
+from driftgate.errors import DriftgateError
+from driftgate.ledger import Ledger
+from driftgate.registry import Registry
+
+
+def close_claims(registry: Registry, run: str, status: dict) -> str:
+    """Closes the run's ledger claim: done when it succeeded, failed (retryable) otherwise."""
+    succeeded = status.get("state") in ("SUCCEEDED", "SKIPPED")
+    if not registry.dir.is_dir():
+        return "nothing claimed"
+    try:
+        closed = Ledger(registry).close_run(run, succeeded)
+    except (OSError, DriftgateError) as exc:
+        return f"could not close this run's claim: {exc}"
+    return f"{closed} claim(s) marked {'done' if succeeded else 'failed (the batch can be rerun)'}"
 
 
 def failure_alert(status: dict, model: str, run: str | None) -> Alert | None:

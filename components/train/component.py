@@ -12,6 +12,8 @@ def train(
     registry_uri: str,
     model_name: str,
     deployed_version: int,
+    batch_sha256: str,
+    opened_by: str,
     training: str,
     drift: str,
     model: Output[Model],
@@ -20,6 +22,7 @@ def train(
     reference_stats: Output[Artifact],
     reference_sample: Output[Dataset],
     tensorboard: Output[Artifact],
+    window_schema: Output[Artifact],
 ) -> NamedTuple("TrainOutputs", [("train_rows", int), ("eval_rows", int)]):
     """Trains a candidate on the deployed version's training window plus the labelled batch.
 
@@ -30,6 +33,9 @@ def train(
         registry_uri: The model registry directory.
         model_name: The model's name in the registry.
         deployed_version: The production version compared against (0: none).
+        batch_sha256: The batch's content hash (tags its rows in the window).
+        opened_by: The change that opened the gate (``degraded``, ``drifted`` or empty); the
+            ``since_change`` window keeps the batches since it began.
         training: JSON of the training settings (family, hyperparameters, window, seed).
         drift: JSON of the drift settings (bins of the new reference statistics).
         model: The candidate (SavedModel or model.joblib, with a checksum manifest).
@@ -38,11 +44,13 @@ def train(
         reference_stats: Statistics of the window (tensorflow-metadata, binary proto).
         reference_sample: A row sample of the window (for KS tests).
         tensorboard: Per-epoch TensorBoard logs.
+        window_schema: The schema of the training window (stored with the pushed version).
     """
     from pathlib import Path
 
     from driftgate import logs
     from driftgate.components.train import core
+    from driftgate.ledger import Ledger
     from driftgate.registry import Registry
     from driftgate.schema import load_schema
     from driftgate.stats import DriftSettings
@@ -55,16 +63,23 @@ def train(
         reference_stats=Path(reference_stats.path),
         reference_sample=Path(reference_sample.path),
         tensorboard_dir=Path(tensorboard.path),
+        schema=Path(window_schema.path),
     )
+    registry = Registry(registry_uri, model_name)
+    episode = Ledger(registry).episode(batch_sha256, opened_by) if opened_by else None
     result = core.train(
         validated.path,
         load_schema(schema.path),
-        Registry(registry_uri, model_name),
+        registry,
         deployed_version or None,
         core.TrainingSettings.model_validate_json(training),
         DriftSettings.model_validate_json(drift),
         outputs,
         source_uri,
+        batch_sha256,
+        episode,
     )
-    model.metadata.update(family=result.family, classes=result.classes, **result.history)
+    model.metadata.update(
+        family=result.family, classes=result.classes, window=result.window, **result.history
+    )
     return (result.train_rows, result.eval_rows)

@@ -1,100 +1,41 @@
 """Trains a candidate on the reference window plus the new labelled batch.
 
 The training window is the deployed version's training data (its reference window) followed by
-the batch's labelled rows, trimmed to the newest ``window_rows``. A stratified share of the batch
-is held out for evaluation: the deployed model never saw those rows, so candidate and baseline
-are compared fairly on data from the current distribution.
+the batch's labelled rows, as the window strategy chooses (``window.py``). A stratified share of
+the batch is held out for evaluation: the deployed model never saw those rows, so candidate and
+baseline are compared fairly on data from the current distribution.
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from pydantic import BaseModel, ConfigDict, Field
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from driftgate import __version__
+from driftgate.components.train.settings import TrainingSettings
+from driftgate.components.train.window import (
+    assemble_window,
+    labelled_rows,
+    window_schema,
+)
 from driftgate.errors import DataError
-from driftgate.integrity import write_manifest
+from driftgate.estimation import calibration_error
+from driftgate.integrity import verify, write_manifest
+from driftgate.metrics import classification_metrics
 from driftgate.registry import TRAINING_DATA, Registry
-from driftgate.schema import FeatureKinds, feature_kinds
-from driftgate.scoring import feature_arrays
+from driftgate.schema import FeatureKinds, feature_kinds, save_schema
+from driftgate.scoring import feature_arrays, load_scorer
 from driftgate.stats import DriftSettings, reference_stats
 
 log = logging.getLogger(__name__)
-
-
-class KerasSettings(BaseModel):
-    """A small MLP with preprocessing layers inside the model."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    hidden_units: list[int] = [32, 16]
-    epochs: int = Field(60, ge=1)
-    batch_size: int = Field(32, ge=1)
-    learning_rate: float = Field(0.01, gt=0)
-    dropout: float = Field(0.1, ge=0, lt=1)
-
-
-class SklearnSettings(BaseModel):
-    """A scikit-learn estimator behind imputation, scaling and one-hot encoding."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    estimator: Literal["logistic_regression", "random_forest", "gradient_boosting"] = (
-        "logistic_regression"
-    )
-    params: dict[str, float | int | str | bool | None] = {}
-
-
-class TuningSettings(BaseModel):
-    """An optional hyperparameter search before training.
-
-    Keras: keras-tuner's random search over layer sizes, learning rate and dropout, judged on a
-    seeded 20 % of the training rows. scikit-learn: a randomized, stratified cross-validated
-    search over the estimator's main parameters.
-
-    Attributes:
-        enabled: Run the search.
-        max_trials: Most candidate settings tried (bounds the cost).
-        epochs: Epochs per Keras trial (default: half the training epochs).
-        folds: Cross-validation folds for scikit-learn.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    enabled: bool = False
-    max_trials: int = Field(8, ge=1, le=100)
-    epochs: int | None = Field(None, ge=1)
-    folds: int = Field(3, ge=2, le=10)
-
-
-class TrainingSettings(BaseModel):
-    """How candidates are trained.
-
-    Attributes:
-        family: ``keras`` (default; TF Serving serves it) or ``sklearn``.
-        window_rows: Newest rows of reference window plus batch to train on.
-        eval_fraction: Share of the batch held out for evaluation.
-        seed: Seed for the split, weight initialisation and shuffling.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    family: Literal["keras", "sklearn"] = "keras"
-    window_rows: int = Field(100_000, ge=10)
-    eval_fraction: float = Field(0.3, gt=0, lt=1)
-    seed: int = 42
-    keras: KerasSettings = KerasSettings()
-    sklearn: SklearnSettings = SklearnSettings()
-    tuning: TuningSettings = TuningSettings()
 
 
 @dataclass
@@ -107,6 +48,7 @@ class TrainOutputs:
     reference_stats: Path
     reference_sample: Path
     tensorboard_dir: Path
+    schema: Path
 
 
 @dataclass
@@ -120,29 +62,7 @@ class TrainResult:
     eval_rows: int
     history: dict[str, float] = field(default_factory=dict)
     hyperparameters: dict = field(default_factory=dict)
-
-
-def assemble_window(
-    batch: pa.Table, previous: pa.Table | None, label: str, window_rows: int
-) -> tuple[pa.Table, int]:
-    """Reference window then batch rows (labelled only), trimmed to the newest ``window_rows``.
-
-    Returns:
-        The window and how many of its last rows come from the batch.
-    """
-    batch = (
-        batch.filter(pc.is_valid(batch.column(label)))
-        if label in batch.column_names
-        else batch.slice(0, 0)
-    )
-    parts = []
-    if previous is not None:
-        parts.append(previous.select(batch.column_names).cast(batch.schema))
-    parts.append(batch)
-    window = pa.concat_tables(parts)
-    if window.num_rows > window_rows:
-        window = window.slice(window.num_rows - window_rows)
-    return window, min(batch.num_rows, window.num_rows)
+    window: dict = field(default_factory=dict)
 
 
 def stratified_holdout(labels: list[str], fraction: float, seed: int) -> np.ndarray:
@@ -178,6 +98,8 @@ def train(
     drift_settings: DriftSettings,
     outputs: TrainOutputs,
     source: str | None = None,
+    batch_id: str = "",
+    episode: set[str] | None = None,
 ) -> TrainResult:
     """Trains a candidate and writes it with everything the registry will store beside it.
 
@@ -186,13 +108,15 @@ def train(
         schema: The schema the batch was validated against.
         registry: Source of the deployed version's training data.
         deployed_version: The production version the run compared against (None at first).
-        settings: Model family and hyperparameters.
+        settings: Model family, hyperparameters and window.
         drift_settings: Bins and sample size of the new reference statistics.
         outputs: Output locations.
         source: The batch's original location, named in error messages.
+        batch_id: The batch's content hash, stored with each of its rows in the window.
+        episode: Hashes of the batches since the gate first saw the change that opened it.
 
     Returns:
-        A summary: rows used, classes, final training metrics.
+        A summary: rows used, classes, final training metrics, the windows tried.
 
     Raises:
         DataError: The window has no labelled rows or a single class.
@@ -201,17 +125,97 @@ def train(
     label = kinds.label
     if label is None:
         raise DataError("the schema marks no label column", file=source or str(batch_path))
-    batch = pq.read_table(batch_path)
-    window, from_batch = assemble_window(
-        batch, _previous_training_data(registry, deployed_version), label, settings.window_rows
+    batch = labelled_rows(pq.read_table(batch_path), label, batch_id)
+    previous = _previous_training_data(registry, deployed_version)
+    outputs.tensorboard_dir.mkdir(parents=True, exist_ok=True)
+    tried: list[dict] = []
+    best: _Fitted | None = None
+    best_strategy = ""
+    for strategy in settings.window.candidates(episode):
+        window, from_batch = assemble_window(batch, previous, strategy, settings.window, episode)
+        if len({*_classes(window, label)}) < 2 and strategy != "all":
+            window, from_batch = assemble_window(batch, previous, "all", settings.window)
+            strategy = "all"
+        if any(t["rows"] == window.num_rows for t in tried):
+            continue
+        single = settings.window.strategy != "auto"
+        model_dir = outputs.model_dir if single else outputs.model_dir.with_name(f"_{strategy}")
+        started = time.monotonic()
+        fitted = _fit(window, from_batch, kinds, settings, model_dir, outputs, source)
+        tried.append(
+            {
+                "strategy": strategy,
+                "rows": window.num_rows,
+                "held_out_accuracy": round(fitted.accuracy, 6),
+                "seconds": round(time.monotonic() - started, 3),
+            }
+        )
+        if best is None or fitted.accuracy > best.accuracy:
+            best, best_strategy = fitted, strategy
+    assert best is not None
+    if best.model_dir != outputs.model_dir:
+        shutil.rmtree(outputs.model_dir, ignore_errors=True)
+        best.model_dir.rename(outputs.model_dir)
+    for stale in outputs.model_dir.parent.glob("_*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    summary = {"strategy": best_strategy, "rows": best.window.num_rows, "tried": tried}
+    log.info("training window: %s", summary)
+    pq.write_table(best.window, outputs.training_data)
+    pq.write_table(best.eval_table, outputs.eval_data)
+    save_schema(window_schema(schema, best.window, kinds), outputs.schema)
+    stats, sample = reference_stats(
+        lambda: best.window.to_batches(), kinds, drift_settings, seed=settings.seed
     )
+    outputs.reference_stats.write_bytes(stats.to_proto("reference").SerializeToString())
+    pq.write_table(sample, outputs.reference_sample)
+    return TrainResult(
+        settings.family,
+        best.classes,
+        best.window.num_rows,
+        best.train_rows,
+        best.eval_table.num_rows,
+        best.history,
+        best.hyperparameters,
+        summary,
+    )
+
+
+def _classes(window: pa.Table, label: str) -> list[str]:
+    return sorted(set(window.column(label).to_pylist()))
+
+
+@dataclass
+class _Fitted:
+    """One trained candidate and the rows behind it."""
+
+    model_dir: Path
+    window: pa.Table
+    eval_table: pa.Table
+    classes: list[str]
+    train_rows: int
+    history: dict
+    hyperparameters: dict
+    accuracy: float
+
+
+def _fit(
+    window: pa.Table,
+    from_batch: int,
+    kinds: FeatureKinds,
+    settings: TrainingSettings,
+    model_dir: Path,
+    outputs: TrainOutputs,
+    source: str | None,
+) -> _Fitted:
+    """Splits the window, trains one model into ``model_dir`` and scores it on held-out rows."""
+    label = kinds.label
     labels = window.column(label).to_pylist()
     classes = sorted(set(labels))
     if len(classes) < 2:
         raise DataError(
             f"the training window has {len(classes)} class(es) ({', '.join(classes)}); "
             "a classifier needs at least 2",
-            file=source or str(batch_path),
+            file=source,
             column=label,
         )
     first_batch_row = window.num_rows - from_batch
@@ -225,15 +229,13 @@ def train(
         window.take(pa.array(held_out, pa.int64())),
     )
     log.info(
-        "training window: %s rows (%s from this batch); training on %s, holding out %s",
+        "window: %s rows (%s from this batch); training on %s, holding out %s",
         f"{window.num_rows:,}",
         f"{from_batch:,}",
         f"{train_table.num_rows:,}",
         f"{eval_table.num_rows:,}",
     )
-
-    outputs.model_dir.mkdir(parents=True, exist_ok=True)
-    outputs.tensorboard_dir.mkdir(parents=True, exist_ok=True)
+    model_dir.mkdir(parents=True, exist_ok=True)
     x = feature_arrays(train_table, list(kinds.numeric), list(kinds.categorical))
     y = np.asarray(
         [classes.index(v) for v in train_table.column(label).to_pylist()], dtype=np.int32
@@ -254,7 +256,7 @@ def train(
             classes,
             keras_settings,
             settings.seed,
-            outputs.model_dir,
+            model_dir,
             outputs.tensorboard_dir,
             check_inputs=feature_arrays(eval_table, list(kinds.numeric), list(kinds.categorical)),
         )
@@ -267,33 +269,30 @@ def train(
                 x, y, kinds, sklearn_settings, settings.tuning, settings.seed
             )
         history, hyper, fmt = sklearn_trainer.train_and_save(
-            x, y, kinds, sklearn_settings, settings.seed, outputs.model_dir
+            x, y, kinds, sklearn_settings, settings.seed, model_dir
         )
-    write_manifest(
-        outputs.model_dir,
-        {
-            **_model_metadata(
-                kinds, classes, settings, fmt, hyper, history, train_table, eval_table
-            ),
-            "tuning": tuned,
-        },
+    metadata = _model_metadata(
+        kinds, classes, settings, fmt, hyper, history, train_table, eval_table
     )
-
-    pq.write_table(window, outputs.training_data)
-    pq.write_table(eval_table, outputs.eval_data)
-    stats, sample = reference_stats(
-        lambda: window.to_batches(), kinds, drift_settings, seed=settings.seed
+    metadata["tuning"] = tuned
+    write_manifest(model_dir, metadata)
+    probabilities = load_scorer(verify(model_dir), fast=True).predict_proba(eval_table)
+    held_out_labels = eval_table.column(label).to_pylist()
+    scores = classification_metrics(held_out_labels, probabilities, classes)
+    metadata["training"]["calibration_error"] = round(
+        calibration_error(probabilities, np.asarray([classes.index(v) for v in held_out_labels])),
+        6,
     )
-    outputs.reference_stats.write_bytes(stats.to_proto("reference").SerializeToString())
-    pq.write_table(sample, outputs.reference_sample)
-    return TrainResult(
-        settings.family,
+    write_manifest(model_dir, metadata)  # with the calibration the gate's estimate relies on
+    return _Fitted(
+        model_dir,
+        window,
+        eval_table,
         classes,
-        window.num_rows,
         train_table.num_rows,
-        eval_table.num_rows,
         history,
         hyper,
+        scores["accuracy"],
     )
 
 

@@ -153,7 +153,7 @@ def tune(
         y[fit_rows],
         validation_data=(_as_tensors(x_val), y[val_rows]),
         epochs=tuning.epochs or max(1, settings.epochs // 2),
-        batch_size=settings.batch_size,
+        batch_size=settings.rows_per_step(len(fit_rows)),
         verbose=0,
     )
     best = tuner.get_best_hyperparameters(1)[0]
@@ -218,17 +218,24 @@ def train_and_export(
     dataset = (
         tf.data.Dataset.from_tensor_slices((_as_tensors(x), y))
         .shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
-        .batch(settings.batch_size)
+        .batch(settings.rows_per_step(len(y)))
     )
+    callbacks = [
+        keras.callbacks.TensorBoard(log_dir=str(tensorboard_dir), write_graph=False),
+        _EpochLog(settings.epochs),
+    ]
+    if settings.patience:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="loss", min_delta=1e-4, patience=settings.patience
+            )
+        )
     fit = model.fit(
         dataset,
         epochs=settings.epochs,
         shuffle=False,  # the dataset shuffles itself, with the seed
         verbose=0,
-        callbacks=[
-            keras.callbacks.TensorBoard(log_dir=str(tensorboard_dir), write_graph=False),
-            _EpochLog(settings.epochs),
-        ],
+        callbacks=callbacks,
     )
     model.export(str(model_dir), format="tf_saved_model", verbose=False)
     mirror = Mirror(
@@ -244,6 +251,7 @@ def train_and_export(
     )
     _write_mirror_if_faithful(mirror, model_dir, check_inputs)
     history = {f"final_{k}": round(float(v[-1]), 6) for k, v in fit.history.items()}
+    history["epochs_run"] = len(fit.history["loss"])
     return history, settings.model_dump(), "saved_model"
 
 

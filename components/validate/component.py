@@ -19,7 +19,8 @@ def validate(
     anomalies: Output[Artifact],
     report: Output[Markdown],
 ) -> NamedTuple(
-    "ValidateOutputs", [("has_labels", bool), ("rows", int), ("schema_inferred", bool)]
+    "ValidateOutputs",
+    [("has_labels", bool), ("rows", int), ("schema_inferred", bool), ("new_classes", list)],
 ):
     """Validates the batch against the deployed model's schema; blocking anomalies fail the run.
 
@@ -68,4 +69,4 @@ def validate(
         text += "\n## Alerts\n\n" + "".join(f"- {line}\n" for line in outcomes)
     write_text(report, text)
     core.raise_if_blocked(result, source_uri)
-    return (result.has_labels, result.rows, result.schema_inferred)
+    return (result.has_labels, result.rows, result.schema_inferred, result.new_classes)

@@ -37,8 +37,10 @@ class ValidationSettings(BaseModel):
 
     Attributes:
         allow_extra_columns: Accept columns the schema does not know (they are dropped).
-        max_unseen_fraction: Largest share of values outside a categorical feature's domain
-            that is only a warning; above it the batch is rejected.
+        max_unseen_fraction: Largest share of rows with a value outside a categorical
+            feature's domain that is only a warning (such values also count toward drift);
+            above it the batch is rejected. New label classes never block: they are a reason
+            to retrain.
         presence_slack: On the first run, how far below the observed share of present values
             ``presence.min_fraction`` is set.
         ranges: Hard ``[min, max]`` bounds for numeric features; values outside block the run.
@@ -47,7 +49,7 @@ class ValidationSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     allow_extra_columns: bool = False
-    max_unseen_fraction: float = Field(0.0, ge=0, le=1)
+    max_unseen_fraction: float = Field(0.1, ge=0, le=1)
     presence_slack: float = Field(0.1, ge=0, le=1)
     ranges: dict[str, tuple[float, float]] = {}
 
@@ -75,6 +77,7 @@ class ValidationResult:
     rows: int
     has_labels: bool
     anomalies: list[Anomaly] = field(default_factory=list)
+    new_classes: list[str] = field(default_factory=list)
 
     @property
     def blocking(self) -> list[Anomaly]:
@@ -310,6 +313,28 @@ class Validator:
         rows, _ = write_parquet(typed(), str(dest))
         return rows, stats
 
+    def _unseen_anomaly(self, name: str, s: _Column) -> Anomaly:
+        """New label classes are a reason to retrain; new feature values block above a share."""
+        unseen = sum(s.unseen.values())
+        share = unseen / max(s.rows - s.missing, 1)
+        top = sorted(s.unseen.items(), key=lambda kv: -kv[1])[:EXAMPLES]
+        values = ", ".join(f"{quote(v)} ({c}x)" for v, c in top)
+        if name == self.label:
+            return Anomaly(
+                name,
+                "ENUM_TYPE_UNEXPECTED_STRING_VALUES",
+                f"new class(es) in the labels: {values}; a retrain will learn them",
+                False,
+            )
+        limit = self.settings.max_unseen_fraction
+        return Anomaly(
+            name,
+            "ENUM_TYPE_UNEXPECTED_STRING_VALUES",
+            f"{unseen} value(s) ({share:.1%} of rows) not seen in training: {values}"
+            + (f"; over validation.max_unseen_fraction={limit}" if share > limit else ""),
+            share > limit,
+        )
+
     def value_anomalies(self, stats: dict[str, _Column]) -> list[Anomaly]:
         """Anomalies found in the values of each column."""
         anomalies = []
@@ -325,23 +350,25 @@ class Validator:
                         True,
                     )
                 )
-            if s.rows and s.missing >= s.rows:
+            if name == self.label and s.missing:
+                anomalies.append(
+                    Anomaly(
+                        name,
+                        "FEATURE_TYPE_LOW_FRACTION_PRESENT",
+                        f"all {s.rows:,} rows have no label: the batch is checked as unlabelled"
+                        if s.missing >= s.rows
+                        else f"{s.missing} row(s) have no label "
+                        f"({_fmt_rows(s.missing_rows, s.missing)}); they are neither scored "
+                        "nor trained on",
+                        False,
+                    )
+                )
+            elif s.rows and s.missing >= s.rows:
                 anomalies.append(
                     Anomaly(
                         name,
                         "FEATURE_TYPE_NO_VALUES",
                         f"has no values: all {s.rows:,} rows are missing",
-                        True,
-                    )
-                )
-            elif name == self.label and s.missing:
-                anomalies.append(
-                    Anomaly(
-                        name,
-                        "FEATURE_TYPE_LOW_FRACTION_PRESENT",
-                        f"{s.missing} row(s) have no label "
-                        f"({_fmt_rows(s.missing_rows, s.missing)}); "
-                        "every row of a labelled batch needs one",
                         True,
                     )
                 )
@@ -386,20 +413,7 @@ class Validator:
                     )
                 )
             if s.unseen:
-                unseen = sum(s.unseen.values())
-                present = max(s.rows - s.missing, 1)
-                top = sorted(s.unseen.items(), key=lambda kv: -kv[1])[:EXAMPLES]
-                values = ", ".join(f"{quote(v)} ({c}x)" for v, c in top)
-                blocking = unseen / present > self.settings.max_unseen_fraction
-                what = "label class(es)" if name == self.label else "value(s)"
-                anomalies.append(
-                    Anomaly(
-                        name,
-                        "ENUM_TYPE_UNEXPECTED_STRING_VALUES",
-                        f"{unseen} {what} not seen in training: {values}",
-                        blocking,
-                    )
-                )
+                anomalies.append(self._unseen_anomaly(name, s))
         return anomalies
 
 
@@ -454,7 +468,11 @@ def validate(
                 True,
             )
         )
-    result = ValidationResult(schema, inferred, rows, has_labels, anomalies)
+    label_stats = stats.get(data.label)
+    if label_stats is not None and label_stats.missing >= label_stats.rows:
+        has_labels = False
+    new_classes = sorted(label_stats.unseen) if label_stats is not None and has_labels else []
+    result = ValidationResult(schema, inferred, rows, has_labels, anomalies, new_classes)
     for anomaly in anomalies:
         log.log(
             logging.ERROR if anomaly.blocking else logging.WARNING,

@@ -9,7 +9,6 @@ extrema, and mean and variance combine with Chan's parallel formula (equal up to
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -143,12 +142,6 @@ class DatasetStats:
                     self._add_numeric(stats, chunk, self._edges[name])
                 else:
                     self._add_categorical(stats, chunk, self._vocab[name])
-        return self
-
-    def add_all(self, batches: Iterable[pa.RecordBatch]) -> DatasetStats:
-        """Folds in every batch of a stream."""
-        for batch in batches:
-            self.add(batch)
         return self
 
     def _add_numeric(self, stats: NumericStats, column: pa.Array, edges: np.ndarray) -> None:

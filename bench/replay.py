@@ -1,0 +1,182 @@
+"""``make bench-replay``: every policy over the benchmark streams; writes bench/replay-results.md.
+
+Each replay runs ``driftgate replay`` in its own process with the stream's config (the default
+config apart from ``data.label``). Streams, generators, seeds and drift points are documented
+in bench/streams.py and bench/README.md. Usage: ``python -m bench.replay [STREAM ...]``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench.streams import STREAMS, write_stream
+
+HERE = Path(__file__).parent
+DATA = HERE / "data" / "replay"
+FOUR = ["never", "always", "every:5", "gate"]
+RUNS = {  # name -> (stream, policies, label delay, training.window.strategy or None)
+    "abrupt": ("abrupt", FOUR, 0, None),
+    "gradual": ("gradual", FOUR, 0, None),
+    "feature_drift": ("feature_drift", FOUR, 0, None),
+    "stable": ("stable", FOUR, 0, None),
+    "sp500": ("sp500", FOUR, 0, None),
+    "new_class": ("new_class", ["never", "always", "gate"], 0, None),
+    "boundary_shift (labels 3 batches late)": (
+        "boundary_shift",
+        ["never", "always", "gate"],
+        3,
+        None,
+    ),
+    **{
+        f"abrupt, window {w}": ("abrupt", ["gate"], 0, w)
+        for w in ("all", "recent", "since_change", "auto")
+    },
+    **{
+        f"gradual, window {w}": ("gradual", ["gate"], 0, w)
+        for w in ("all", "recent", "since_change", "auto")
+    },
+}
+ABRUPT_AT = 8
+
+
+def say(text: str) -> None:
+    print(f"[{dt.datetime.now():%H:%M:%S}] {text}", flush=True)
+
+
+def _replay(name: str, stream: str, policies: list[str], delay: int, window: str | None) -> dict:
+    directory = DATA / stream
+    if not (directory / "batches").is_dir():
+        write_stream(STREAMS[stream], directory)
+    config = directory / "config.yaml"
+    if window:
+        config = directory / f"config-{window}.yaml"
+        label = STREAMS[stream].label
+        config.write_text(f"data:\n  label: {label}\ntraining:\n  window: {{strategy: {window}}}\n")
+    output = (
+        DATA / "out" / name.replace(" ", "_").replace(",", "").replace("(", "").replace(")", "")
+    )
+    shutil.rmtree(output, ignore_errors=True)
+    command = [sys.executable, "-m", "driftgate.pipelines.cli", "replay", "--batches",
+               str(directory / "batches"), "--config", str(config), "--output", str(output),
+               "--label-delay", str(delay)]  # fmt: skip
+    for policy in policies:
+        command += ["--policy", policy]
+    started = time.monotonic()
+    done = subprocess.run(command, capture_output=True, text=True)
+    seconds = round(time.monotonic() - started, 1)
+    if done.returncode != 0:
+        raise SystemExit(f"{name}: replay failed:\n{done.stderr[-3000:]}")
+    say(f"{name}: {seconds} s")
+    return {"seconds": seconds, "document": json.loads((output / "replay.json").read_text())}
+
+
+def _accuracy(body: dict) -> list[float | None]:
+    return [b["metrics"]["accuracy"] if b["metrics"] else None for b in body["batches"]]
+
+
+def _checks(name: str, document: dict) -> list[str]:
+    """The issue targets this replay measures, as lines of text with the numbers."""
+    policies = document["policies"]
+    gate, always = policies.get("gate"), policies.get("always")
+    if gate is None:
+        return []
+    lines = []
+    if always is not None:
+        mean_gap = always["totals"]["mean_accuracy"] - gate["totals"]["mean_accuracy"]
+        lines.append(
+            f"gate's mean accuracy is {mean_gap:+.4f} under always's "
+            f"({'≤ 0.02' if mean_gap <= 0.02 else '> 0.02'})"
+        )
+        share = gate["totals"]["retrains"] / max(1, always["totals"]["retrains"])
+        lines.append(
+            f"gate trains {gate['totals']['retrains']} times, {share:.0%} of always's "
+            f"{always['totals']['retrains']}"
+        )
+    if name == "abrupt" and always is not None:
+        gaps = [
+            (i, a - g)
+            for i, (g, a) in enumerate(zip(_accuracy(gate), _accuracy(always), strict=True))
+            if i >= ABRUPT_AT and g is not None and a is not None
+        ]
+        recovered = next((i for i, gap in gaps if gap <= 0.05), None)
+        lines.append(
+            "production recovers to within 0.05 of always at batch "
+            f"{recovered} ({'never' if recovered is None else recovered - ABRUPT_AT} batch(es) "
+            f"after the change at batch {ABRUPT_AT})"
+        )
+    blocked = sum(b["decision"] == "blocked" for p in policies.values() for b in p["batches"])
+    lines.append(f"blocked batches over all policies: {blocked}")
+    alerts = sum(len(b.get("alerts") or []) for b in gate["batches"][1:])
+    lines.append(f"gate: drift or degradation alerts after the bootstrap: {alerts}")
+    return lines
+
+
+def _estimates(body: dict) -> list[str]:
+    """Realised against estimated accuracy per batch (label-delay replays)."""
+    rows = ["| batch | decision | estimated accuracy [95 % CI] | realised accuracy |",
+            "|---|---|---|---|"]  # fmt: skip
+    for b in body["batches"]:
+        estimate = (b.get("estimate") or {}).get("accuracy")
+        shown = (
+            f"{estimate['value']:.3f} [{estimate['low']:.3f}, {estimate['high']:.3f}]"
+            if (estimate)
+            else "–"
+        )
+        realised = f"{b['metrics']['accuracy']:.3f}" if b["metrics"] else "–"
+        rows.append(f"| {b['batch']} | {b['decision']} | {shown} | {realised} |")
+    return rows
+
+
+def markdown(results: dict) -> str:
+    """The results file."""
+    from driftgate.pipelines.replay_report import totals_rows
+
+    lines = [
+        "# Replay benchmark",
+        "",
+        f"`make bench-replay` on {results['machine']}, {results['date']}. Every stream's config "
+        "is the default config apart from `data.label`; streams, seeds, batch sizes and drift "
+        "points are in bench/streams.py and bench/README.md. `retrains` counts every training, "
+        "the bootstrap included; accuracy is prequential (the deployed model on each batch "
+        "before anything trains on it).",
+        "",
+    ]
+    for name, run in results["runs"].items():
+        header, rows = totals_rows(run["document"])
+        lines += [f"## {name}", "", f"wall time {run['seconds']} s", ""]
+        lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        lines += [""] + [f"- {c}" for c in _checks(name.split(",")[0], run["document"])] + [""]
+        if "late" in name:
+            lines += [*_estimates(run["document"]["policies"]["gate"]), ""]
+    return "\n".join(lines)
+
+
+def main(names: list[str]) -> None:
+    """Runs the named replays (default: all) and writes the results."""
+    results_file = HERE / "replay-results.json"
+    results = json.loads(results_file.read_text()) if results_file.exists() and names else {}
+    results.setdefault("runs", {})
+    results["machine"] = (
+        f"{platform.system()} {platform.machine()}, Python {platform.python_version()}"
+    )
+    results["date"] = f"{dt.date.today()}"
+    for name in names or list(RUNS):
+        results["runs"][name] = _replay(name, *RUNS[name])
+        results_file.write_text(json.dumps(results, indent=1, default=float) + "\n")
+    ordered = {n: results["runs"][n] for n in RUNS if n in results["runs"]}
+    results["runs"] = ordered
+    results_file.write_text(json.dumps(results, indent=1) + "\n")
+    (HERE / "replay-results.md").write_text(markdown(results))
+    say(f"wrote {HERE / 'replay-results.md'}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

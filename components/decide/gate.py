@@ -1,0 +1,184 @@
+"""What opens the gate: named triggers, each with its value and its bound.
+
+- ``performance``: the deployed model, scored on the labelled batch, is under a floor or has
+  dropped significantly under its own held-out score (``performance`` settings).
+- ``estimated_performance``: on a batch without labels, its accuracy estimated from its own
+  probabilities (confidence-based, as NannyML's CBPE) is under the bound. Trusted only when the
+  version's calibration error, measured at training time, is under
+  ``gate.max_calibration_error``.
+- ``drift``: the drift rule fired. By default drift is reported and alerted but opens the gate
+  only as a fallback, when neither measured nor trusted estimated performance is available.
+- ``new_class``: the labels hold a class the deployed model has never seen.
+- ``schedule``: ``gate.every_runs`` runs have passed since the last retrain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+TriggerName = Literal["performance", "estimated_performance", "drift", "new_class", "schedule"]
+
+
+class GateSettings(BaseModel):
+    """Which triggers open the gate.
+
+    Attributes:
+        retrain_on: The triggers that retrain (see the module docs).
+        drift_fallback: Let drift open the gate when the batch has no labels and no trusted
+            performance estimate.
+        every_runs: For ``schedule``: retrain after this many runs without one (0: off).
+        max_calibration_error: Largest expected calibration error (on held-out rows at
+            training time) under which the performance estimate is trusted.
+        remind_every: While degradation or drift lasts, alert again every this many runs.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    retrain_on: list[TriggerName] = ["performance", "estimated_performance", "new_class"]
+    drift_fallback: bool = True
+    every_runs: int = Field(0, ge=0)
+    max_calibration_error: float = Field(0.05, ge=0, le=1)
+    remind_every: int = Field(10, ge=1)
+
+
+@dataclass
+class Findings:
+    """What validation and the check found, as the gate reads it."""
+
+    has_model: bool
+    has_labels: bool
+    rows: int = 0
+    drift_detected: bool = False
+    drifted_features: list[str] = field(default_factory=list)
+    performance: dict[str, float] | None = None
+    degraded: list[str] = field(default_factory=list)
+    bounds: dict[str, float] = field(default_factory=dict)
+    estimate: dict[str, dict[str, float]] | None = None
+    estimate_degraded: list[str] = field(default_factory=list)
+    estimate_note: str = ""
+    new_classes: list[str] = field(default_factory=list)
+    runs_since_retrain: int | None = None
+
+    @classmethod
+    def from_check(
+        cls,
+        details: dict,
+        *,
+        has_labels: bool,
+        rows: int,
+        new_classes: list[str],
+        runs_since_retrain: int | None = None,
+    ) -> Findings:
+        """From the check's details (``CheckResult.summary()``) and validation's outputs."""
+        return cls(
+            has_model=details.get("deployed_version") is not None,
+            has_labels=has_labels,
+            rows=rows,
+            drift_detected=bool(details.get("drift_detected")),
+            drifted_features=list(details.get("drifted_features", [])),
+            performance=details.get("performance"),
+            degraded=list(details.get("degraded", [])),
+            bounds=dict(details.get("performance_thresholds", {})),
+            estimate=details.get("estimate"),
+            estimate_degraded=list(details.get("estimate_degraded", [])),
+            estimate_note=details.get("estimate_note", ""),
+            new_classes=list(new_classes),
+            runs_since_retrain=runs_since_retrain,
+        )
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """One trigger's verdict on this batch."""
+
+    name: str
+    enabled: bool
+    fired: bool
+    value: str
+    bound: str
+
+    @property
+    def opens(self) -> bool:
+        """Whether this trigger opens the gate."""
+        return self.enabled and self.fired
+
+
+def _scores(scores: dict[str, float] | None, metrics: list[str] | None = None) -> str:
+    shown = [m for m in (metrics or list(scores or {})) if scores and m in scores]
+    return ", ".join(f"{m} {scores[m]:.3f}" for m in shown[:3]) if scores else ""
+
+
+def triggers(f: Findings, gate: GateSettings) -> list[Trigger]:
+    """Every trigger's value, bound and verdict."""
+    on = set(gate.retrain_on)
+    bound = ", ".join(f"{m} ≥ {b:.3f}" for m, b in f.bounds.items()) or "none set"
+    measured = f.performance is not None
+    performance = Trigger(
+        "performance",
+        "performance" in on,
+        bool(f.degraded),
+        _scores(f.performance, f.degraded or list(f.bounds)) if measured else "no labels",
+        bound,
+    )
+    trusted = f.estimate is not None
+    if trusted:
+        shown = [m for m in (f.estimate_degraded or list(f.bounds)) if m in f.estimate][:3]
+        value = ", ".join(
+            f"{m} ≈ {e['value']:.3f} [{e['low']:.3f}, {e['high']:.3f}]"
+            for m, e in f.estimate.items()
+            if m in shown
+        )
+    else:
+        value = f.estimate_note or "not estimated"
+    estimated = Trigger(
+        "estimated_performance",
+        "estimated_performance" in on,
+        trusted and bool(f.estimate_degraded),
+        value,
+        bound,
+    )
+    fallback = gate.drift_fallback and not measured and not trusted and f.has_model
+    drift = Trigger(
+        "drift",
+        "drift" in on or fallback,
+        f.drift_detected,
+        ", ".join(f.drifted_features) or "no feature over its threshold",
+        "per-feature thresholds (drift settings)" + (" — fallback" if fallback else ""),
+    )
+    new_class = Trigger(
+        "new_class",
+        "new_class" in on,
+        bool(f.new_classes) and f.has_labels,
+        ", ".join(repr(c) for c in f.new_classes) or "none",
+        "any class the deployed model has not seen",
+    )
+    runs = f.runs_since_retrain
+    schedule = Trigger(
+        "schedule",
+        "schedule" in on and gate.every_runs > 0,
+        runs is not None and gate.every_runs > 0 and runs + 1 >= gate.every_runs,
+        "unknown" if runs is None else f"{runs} run(s) since the last retrain",
+        f"every {gate.every_runs} runs" if gate.every_runs else "off",
+    )
+    return [performance, estimated, drift, new_class, schedule]
+
+
+def cause(trigger: Trigger) -> str:
+    """Why a trigger opened the gate, in words."""
+    return {
+        "performance": f"the deployed model fell under its bound ({trigger.value}; "
+        f"{trigger.bound})",
+        "estimated_performance": f"estimated performance under its bound ({trigger.value}; "
+        f"{trigger.bound})",
+        "drift": f"drift in {trigger.value}"
+        + (
+            " (no labels and no trusted estimate: drift decides)"
+            if "fallback" in trigger.bound
+            else ""
+        ),
+        "new_class": f"new class {trigger.value} in the labels",
+        "schedule": f"scheduled retrain ({trigger.value})",
+    }[trigger.name]

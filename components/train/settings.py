@@ -1,0 +1,90 @@
+"""How candidates are trained: model family, hyperparameters, search and window."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from driftgate.components.train.window import WindowSettings
+
+
+class KerasSettings(BaseModel):
+    """A small MLP with preprocessing layers inside the model.
+
+    Attributes:
+        epochs: Most passes over the training rows.
+        batch_size: Rows per step; ``auto`` keeps about 40 steps per epoch (at least 32 rows,
+            at most 2,048), so a window ten times larger costs about the same number of steps.
+        patience: Stop when the training loss has not improved by 1e-4 for this many epochs
+            (0: always run every epoch).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    hidden_units: list[int] = [32, 16]
+    epochs: int = Field(60, ge=1)
+    batch_size: int | Literal["auto"] = "auto"
+    learning_rate: float = Field(0.01, gt=0)
+    dropout: float = Field(0.1, ge=0, lt=1)
+    patience: int = Field(8, ge=0)
+
+    def rows_per_step(self, rows: int) -> int:
+        """The batch size for ``rows`` training rows."""
+        if self.batch_size != "auto":
+            return self.batch_size
+        return int(min(2048, max(32, -(-rows // 40))))
+
+
+class SklearnSettings(BaseModel):
+    """A scikit-learn estimator behind imputation, scaling and one-hot encoding."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    estimator: Literal["logistic_regression", "random_forest", "gradient_boosting"] = (
+        "logistic_regression"
+    )
+    params: dict[str, float | int | str | bool | None] = {}
+
+
+class TuningSettings(BaseModel):
+    """An optional hyperparameter search before training.
+
+    Keras: keras-tuner's random search over layer sizes, learning rate and dropout, judged on a
+    seeded 20 % of the training rows. scikit-learn: a randomized, stratified cross-validated
+    search over the estimator's main parameters.
+
+    Attributes:
+        enabled: Run the search.
+        max_trials: Most candidate settings tried (bounds the cost).
+        epochs: Epochs per Keras trial (default: half the training epochs).
+        folds: Cross-validation folds for scikit-learn.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    max_trials: int = Field(8, ge=1, le=100)
+    epochs: int | None = Field(None, ge=1)
+    folds: int = Field(3, ge=2, le=10)
+
+
+class TrainingSettings(BaseModel):
+    """How candidates are trained.
+
+    Attributes:
+        family: ``keras`` (default; TF Serving serves it) or ``sklearn``.
+        window: Which stored rows join the batch's (see ``components/train/window.py``).
+        eval_fraction: Share of the batch held out for evaluation.
+        seed: Seed for the split, weight initialisation and shuffling.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    family: Literal["keras", "sklearn"] = "keras"
+    window: WindowSettings = WindowSettings()
+    eval_fraction: float = Field(0.3, gt=0, lt=1)
+    seed: int = 42
+    keras: KerasSettings = KerasSettings()
+    sklearn: SklearnSettings = SklearnSettings()
+    tuning: TuningSettings = TuningSettings()

@@ -1,0 +1,323 @@
+"""Replays a retraining policy over a history of batches, one batch per scheduled run.
+
+Each batch goes through the pipeline's own step cores in one process (ingest, validate, check,
+decide and, when the policy retrains, train, evaluate and push) against a registry private to
+the policy. Before anything trains on a batch, the model deployed at that moment is scored on
+it: averaged over the stream, that prequential score is the quality the users got.
+
+With a label delay K, the gate sees each batch without its label column; the labels of batch t
+arrive with batch t+K. Then the model that served batch t is scored on them (its prequential
+score), the deployed model is scored on them for the performance check, and they are the rows a
+retrain adds to the training window.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow.parquet as pq
+from tensorflow_metadata.proto.v0 import schema_pb2
+
+from driftgate.components.check import core as check_core
+from driftgate.components.decide import core as decide_core
+from driftgate.components.evaluate import core as evaluate_core
+from driftgate.components.ingest import core as ingest_core
+from driftgate.components.push import core as push_core
+from driftgate.components.train import core as train_core
+from driftgate.components.validate import core as validate_core
+from driftgate.errors import DriftgateError
+from driftgate.integrity import verify
+from driftgate.ledger import Ledger
+from driftgate.pipelines.config import Config
+from driftgate.pipelines.policies import Policy
+from driftgate.registry import (
+    REFERENCE_SAMPLE,
+    REFERENCE_STATS,
+    SCHEMA_FILE,
+    TRAINING_DATA,
+    Registry,
+)
+from driftgate.schema import load_schema
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BatchRecord:
+    """What one scheduled run did (one entry of ``replay.json``)."""
+
+    batch: str
+    decision: str  # bootstrap | retrain | skip | blocked
+    reason: str
+    deployed_version: int | None
+    served_version: int | None
+    metrics: dict[str, float] | None = None
+    train_seconds: float = 0.0
+    blessed: bool | None = None
+    pushed: bool = False
+    drift: dict | None = None
+    estimate: dict | None = None  # without labels: the served model's estimated metrics
+    alerts: list[str] = field(default_factory=list)  # kinds of the alerts the run sends
+    labels_from: str | None = None  # with a label delay: whose labels the gate saw
+    seconds: float = 0.0
+
+
+@dataclass
+class _Labelled:
+    """A batch whose labels have arrived, validated and ready to score and train on."""
+
+    path: Path
+    source: str
+    sha256: str
+    schema: schema_pb2.Schema
+    rows: int
+    new_classes: list[str]
+
+
+@dataclass
+class PolicyRun:
+    """Replays one policy over the batches, keeping its registry and work files."""
+
+    config: Config
+    policy: Policy
+    workdir: Path
+    label_delay: int = 0
+    say: Callable[[str], None] = print
+    records: list[BatchRecord] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        self.registry = Registry(self.workdir / "registry", self.config.model_name)
+        self.label = self.config.data.label
+        self._pending: dict[int, tuple[Path, str]] = {}  # index -> labelled copy, its SHA-256
+
+    def run(self, batches: list[str]) -> list[BatchRecord]:
+        """Replays every batch in order and returns one record per batch."""
+        for index, batch in enumerate(batches):
+            started = time.monotonic()
+            record = self._step(index, batch, self.workdir / f"{index:04d}")
+            record.seconds = round(time.monotonic() - started, 3)
+            self.records.append(record)
+            self.say(self._progress(index, len(batches), record))
+        return self.records
+
+    def _progress(self, index: int, total: int, r: BatchRecord) -> str:
+        score = r.metrics.get("accuracy") if r.metrics else None
+        drift = f"drift {r.drift['metric']} {r.drift['value']:.3f}" if r.drift else "drift –"
+        return (
+            f"  [{self.policy.name}] {index + 1}/{total} {r.batch}: {r.decision:<9} "
+            f"v{r.deployed_version or '–'} acc {'–' if score is None else f'{score:.3f}'} "
+            f"{drift} {r.seconds:.1f} s"
+        )
+
+    def _step(self, index: int, batch: str, work: Path) -> BatchRecord:
+        work.mkdir(parents=True)
+        name = batch.rsplit("/", 1)[-1]
+        served = self.registry.production()
+        ingested = ingest_core.ingest(batch, work / "ingested.parquet", self.config.data)
+        gate_input = work / "ingested.parquet"
+        if self.label_delay:
+            self._pending[index] = (gate_input, ingested.sha256)
+            gate_input = _without_column(gate_input, self.label, work / "unlabelled.parquet")
+        record = BatchRecord(name, "skip", "", served, served)
+        try:
+            validated = self._validate(gate_input, work / "validated.parquet", batch)
+        except DriftgateError as exc:
+            record.decision, record.reason = "blocked", exc.one_line()
+            return record
+        if self.label_delay:
+            labelled = self._labels_arriving(index)
+            record.labels_from = labelled and labelled.source.rsplit("/", 1)[-1]
+        elif validated.has_labels:
+            labelled = _Labelled(
+                work / "validated.parquet",
+                batch,
+                ingested.sha256,
+                validated.schema,
+                validated.rows,
+                validated.new_classes,
+            )
+        else:
+            labelled = None
+        gate = self.policy.gate_config
+        checked = check_core.check(
+            work / "validated.parquet",
+            self.registry,
+            gate.drift,
+            gate.performance,
+            self.label,
+            validated.has_labels,
+            gate.gate.max_calibration_error,
+        )
+        if self.label_delay and labelled is not None and served is not None:
+            verified, rows = self.registry.verified(served), pq.read_table(labelled.path)
+            checked.performance = check_core.score(verified, rows, self.label)
+            checked.degraded = check_core.assess(
+                verified, checked.performance, rows.num_rows, gate.performance
+            )
+        if not self.label_delay and checked.performance is not None:
+            record.metrics = checked.performance
+        record.drift = _largest_drift(checked)
+        record.estimate = checked.estimate
+        ledger = Ledger(self.registry)
+        run = f"replay-{self.policy.slug}-{index}"
+        facts = decide_core.BatchFacts(
+            ingested.sha256,
+            batch,
+            run,
+            labelled.rows if labelled else validated.rows,
+            labelled is not None,
+            labelled.new_classes if labelled else [],
+        )
+        decision = decide_core.gate_batch(
+            ledger,
+            checked.summary(),
+            facts,
+            lambda found: self.policy.decide(index, found, gate.drift.min_rows),
+        )
+        record.reason = decision.reason
+        record.alerts = [
+            a.kind
+            for a in decide_core.alerts_for(
+                decision, checked.summary(), self.config.model_name, run
+            )
+        ]
+        try:
+            if decision.retrain:
+                record.decision = "retrain" if served is not None else "bootstrap"
+                opened_by = decide_core.opened_by(decision)
+                episode = ledger.episode(ingested.sha256, opened_by) if opened_by else None
+                self._retrain(labelled, served, work, record, episode)
+                record.deployed_version = self.registry.production()
+        finally:
+            ledger.close_run(run, succeeded=True)
+        return record
+
+    def _validate(self, path: Path, dest: Path, source: str) -> validate_core.ValidationResult:
+        version = self.registry.production()
+        deployed = (
+            load_schema(self.registry.verified(version).path / SCHEMA_FILE) if version else None
+        )
+        result = validate_core.validate(
+            path, dest, self.config.data, self.config.validation, deployed, source
+        )
+        validate_core.raise_if_blocked(result, source)
+        return result
+
+    def _labels_arriving(self, index: int) -> _Labelled | None:
+        """Scores the model that served batch ``index - K`` on its now visible labels."""
+        arriving = index - self.label_delay
+        if arriving < 0:
+            return None
+        record = self.records[arriving]
+        path, sha256 = self._pending.pop(arriving)
+        dest = path.with_name("validated-labelled.parquet")
+        try:
+            validated = self._validate(path, dest, record.batch)
+        except DriftgateError as exc:
+            log.warning("labels of %s arrived but were rejected: %s", record.batch, exc)
+            return None
+        if record.served_version is not None:
+            record.metrics = check_core.score(
+                self.registry.verified(record.served_version), pq.read_table(dest), self.label
+            )
+        return _Labelled(
+            dest, record.batch, sha256, validated.schema, validated.rows, validated.new_classes
+        )
+
+    def _retrain(
+        self,
+        data: _Labelled | None,
+        parent: int | None,
+        work: Path,
+        record: BatchRecord,
+        episode: set[str] | None,
+    ) -> None:
+        """Trains on ``data``, evaluates against ``parent`` and pushes a blessed candidate."""
+        assert data is not None, "decide never retrains without labels"
+        outputs = train_core.TrainOutputs(
+            model_dir=work / "model",
+            eval_data=work / "eval.parquet",
+            training_data=work / TRAINING_DATA,
+            reference_stats=work / REFERENCE_STATS,
+            reference_sample=work / REFERENCE_SAMPLE,
+            tensorboard_dir=work / "tensorboard",
+            schema=work / SCHEMA_FILE,
+        )
+        started = time.monotonic()
+        try:
+            train_core.train(
+                data.path,
+                data.schema,
+                self.registry,
+                parent,
+                self.config.training,
+                self.config.drift,
+                outputs,
+                data.source,
+                data.sha256,
+                episode,
+            )
+        except DriftgateError as exc:
+            record.reason += f"; training failed: {exc.one_line()}"
+            return
+        finally:
+            record.train_seconds = round(time.monotonic() - started, 3)
+        result = evaluate_core.evaluate(
+            verify(outputs.model_dir),
+            outputs.eval_data,
+            self.registry.verified(parent) if parent else None,
+            parent,
+            self.config.evaluation,
+            work / "tfma",
+        )
+        record.blessed = result.blessed
+        record.reason += f"; {result.reason()}"
+        if not result.blessed:
+            return
+        sidecars = {
+            SCHEMA_FILE: work / SCHEMA_FILE,
+            REFERENCE_STATS: outputs.reference_stats,
+            REFERENCE_SAMPLE: outputs.reference_sample,
+            TRAINING_DATA: outputs.training_data,
+        }
+        provenance = {
+            "batch_sha256": data.sha256,
+            "batch_source": data.source,
+            "run_id": f"replay-{self.policy.slug}-{record.batch}",
+        }
+        pushed = push_core.push(
+            verify(outputs.model_dir),
+            sidecars,
+            result.to_dict(),
+            self.registry,
+            parent,
+            provenance,
+        )
+        record.pushed = pushed.promoted
+
+
+def _without_column(source: Path, column: str, dest: Path) -> Path:
+    table = pq.read_table(source)
+    if column in table.column_names:
+        table = table.drop_columns([column])
+    pq.write_table(table, dest)
+    return dest
+
+
+def _largest_drift(checked: check_core.CheckResult) -> dict | None:
+    """The most drifted feature by Jensen–Shannon divergence, and every drifted feature."""
+    if checked.drift is None or not checked.drift.features:
+        return None
+    top = max(checked.drift.features, key=lambda f: f.metrics["js"])
+    return {
+        "feature": top.name,
+        "metric": "js",
+        "value": round(float(top.metrics["js"]), 6),
+        "drifted": list(checked.drift.drifted_features),
+    }

@@ -1,0 +1,166 @@
+"""``driftgate replay``: what would a retraining policy have done on our history of batches?"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from driftgate.errors import ConfigError, DataError
+from driftgate.pipelines.config import Config
+
+DESCRIPTION = """\
+Replays retraining policies over a history of batches, one batch per scheduled run, and measures
+what each keeps and what it costs. Batches are taken in file-name order (name them by date), and
+each is one run of the pipeline's own steps: ingest, validate, check, decide and, when the policy
+retrains, train, evaluate and push, in one process. Each policy gets a fresh registry of its own;
+only the gate differs between policies.
+
+Per batch: the deployed model's prequential metrics (scored before anything trains on the batch),
+the decision and its reason, the largest drift, training seconds, blessing, push and the deployed
+version afterwards. Writes replay.json, replay.md and replay.html (timelines) into --output.
+
+policies:
+  never            bootstrap only
+  always           retrain on every labelled batch
+  every:K          retrain on every K-th batch (0, K, 2K, ...)
+  gate             the config's own gate
+  gate:OTHER.yaml  another config's gate (drift, performance and gate settings)
+"""
+
+
+def add_parser(sub: argparse._SubParsersAction, config_help: str) -> None:
+    """Registers ``replay`` on the CLI's sub-command parser."""
+    from driftgate.pipelines.policies import DEFAULT_POLICIES
+
+    replay = sub.add_parser(
+        "replay",
+        help="replay retraining policies over past batches and compare them",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    replay.add_argument(
+        "--batches",
+        required=True,
+        metavar="PATH_OR_GLOB",
+        help="a directory of batch files, a file, or a quoted glob ('data/*.parquet'); "
+        "s3:// and gs:// work too. Hidden, _-prefixed and partial (.tmp, .part) files are skipped",
+    )
+    replay.add_argument("--config", help=config_help)
+    replay.add_argument(
+        "--policy",
+        action="append",
+        default=[],
+        metavar="P",
+        help=f"a policy to replay (repeatable; default: {' '.join(DEFAULT_POLICIES)})",
+    )
+    replay.add_argument(
+        "--label-delay",
+        type=int,
+        default=0,
+        metavar="K",
+        help="labels of batch t become visible with batch t+K; the gate sees each batch "
+        "without labels (default: %(default)s, labels arrive with their batch)",
+    )
+    replay.add_argument(
+        "--output",
+        default=".driftgate/replay",
+        metavar="DIR",
+        help="where replay.json, replay.md, replay.html and each policy's registry go "
+        "(default: %(default)s)",
+    )
+    replay.set_defaults(func=cmd_replay)
+
+
+def _columns(path: str, config: Config) -> list[str]:
+    from driftgate.tabular import (
+        data_columns,
+        detect_format,
+        open_parquet,
+        read_csv_header,
+        resolve,
+    )
+
+    source = resolve(path)
+    if detect_format(source) == "parquet":
+        return data_columns(open_parquet(source))
+    return read_csv_header(source, config.data.csv_options())
+
+
+def check_labels(batches: list[str], config: Config) -> None:
+    """Fails early when no batch carries the label column.
+
+    Raises:
+        ConfigError: ``data.label`` is absent from every batch.
+    """
+    label = config.data.label
+    if not any(label in _columns(path, config) for path in batches):
+        raise ConfigError(
+            f"data.label is {label!r}, but none of the {len(batches)} batch(es) has that column "
+            f"(the first has {', '.join(_columns(batches[0], config)[:8])})",
+            file=batches[0].rsplit("/", 1)[0] or ".",
+            hint="set data.label to the label column of your batches",
+        )
+
+
+def replay(
+    config: Config,
+    batches: list[str],
+    policies: list,
+    output: Path,
+    label_delay: int = 0,
+    say: Callable[[str], None] = print,
+) -> dict:
+    """Replays every policy over the batches and writes the outputs.
+
+    Returns:
+        The ``replay.json`` document.
+    """
+    from driftgate.pipelines.replay import PolicyRun
+    from driftgate.pipelines.replay_report import to_json, write_outputs
+
+    if label_delay < 0:
+        raise ConfigError("must be 0 or more", file="--label-delay")
+    check_labels(batches, config)
+    runs = {}
+    for policy in policies:
+        say(f"policy {policy.name}: {len(batches)} batch(es)")
+        started = time.monotonic()
+        run = PolicyRun(config, policy, output / "policies" / policy.slug, label_delay, say)
+        runs[policy.name] = run.run(batches)
+        say(f"policy {policy.name}: done in {time.monotonic() - started:.1f} s")
+    gpu = config.platform.gpu
+    document = to_json(runs, "accuracy", gpu.count if gpu.enabled else 0)
+    title = f"Replay of {config.model_name}: {len(batches)} batches"
+    if label_delay:
+        title += f", labels {label_delay} batch(es) late"
+    write_outputs(document, output, title)
+    return document
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """Runs ``driftgate replay``."""
+    from driftgate.batches import list_batches
+    from driftgate.pipelines.config import load_config
+    from driftgate.pipelines.policies import parse_policies
+    from driftgate.pipelines.replay_report import markdown
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+
+    config = load_config(args.config)
+    policies = parse_policies(
+        args.policy, config, Path(args.config).parent if args.config else None
+    )
+    try:
+        batches = list_batches(args.batches)
+    except DataError as exc:
+        raise DataError(exc.problem, file=f"--batches {args.batches}", hint=exc.hint) from exc
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    document = replay(config, batches, policies, Path(args.output), args.label_delay, say)
+    say("")
+    say(markdown(document, "totals").split("\n", 2)[2].rstrip())
+    say(f"\nwrote {Path(args.output) / 'replay.html'}, replay.json and replay.md")
+    return 0
