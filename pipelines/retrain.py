@@ -60,7 +60,9 @@ def build_pipeline(config: Config) -> Callable:
             model_name=model, registry_uri=registry_uri, alerts=alerts, run_id=run_id
         )
         with dsl.ExitHandler(notified, name="retraining-run"):
-            ingested = ops.ingest(source_uri=batch_uri, data=data)
+            ingested = ops.ingest(
+                source_uri=batch_uri, registry_uri=registry_uri, model_name=model, data=data
+            )
             validated = ops.validate(
                 batch=ingested.outputs["batch"],
                 source_uri=ingested.outputs["source"],

@@ -73,11 +73,53 @@ def test_unseen_categories_within_the_allowed_share_only_warn(tmp_path, penguins
         write(tmp_path, frame, "c.parquet"),
         tmp_path / "w.parquet",
         DATA,
-        ValidationSettings(),
+        ValidationSettings(max_unseen_fraction=0.0),
         first.schema,
     )
-    with pytest.raises(DataError, match="column 'island': 1 value"):
+    with pytest.raises(DataError, match=r"column 'island': 1 value\(s\) \(1.0% of rows\)"):
         raise_if_blocked(strict, "batch.csv")
+    renamed = frame.assign(island="Anvers")  # every row: an upstream rename, not a new island
+    default = validate(
+        write(tmp_path, renamed, "d.parquet"), tmp_path / "x.parquet", DATA, ValidationSettings(),
+        first.schema,
+    )  # fmt: skip
+    with pytest.raises(DataError, match=r"over validation\.max_unseen_fraction=0\.1"):
+        raise_if_blocked(default, "batch.csv")
+
+
+def test_a_new_label_class_is_a_reason_to_retrain_not_a_blocking_anomaly(tmp_path, penguins_frame):
+    first = validate(
+        write(tmp_path, penguins_frame), tmp_path / "v1.parquet", DATA, ValidationSettings()
+    )
+    frame = penguins_frame.head(100).copy()
+    frame.loc[[3, 7, 9, 11], "species"] = "fog"
+    result = validate(
+        write(tmp_path, frame, "b.parquet"), tmp_path / "v.parquet", DATA, ValidationSettings(),
+        first.schema,
+    )  # fmt: skip
+    assert not result.blocking and result.new_classes == ["fog"] and result.has_labels
+    assert "new class(es) in the labels: 'fog' (4x)" in result.anomalies[0].message
+
+
+def test_missing_labels_make_a_batch_unlabelled_or_are_left_out(tmp_path, penguins_frame):
+    first = validate(
+        write(tmp_path, penguins_frame), tmp_path / "v1.parquet", DATA, ValidationSettings()
+    )
+    none = penguins_frame.head(50).assign(species=None)
+    result = validate(
+        write(tmp_path, none, "n.parquet"), tmp_path / "n.out", DATA, ValidationSettings(),
+        first.schema,
+    )  # fmt: skip
+    assert not result.blocking and not result.has_labels
+    assert "checked as unlabelled" in result.anomalies[0].message
+    some = penguins_frame.head(50).copy()
+    some.loc[[1, 2], "species"] = None
+    partial = validate(
+        write(tmp_path, some, "s.parquet"), tmp_path / "s.out", DATA, ValidationSettings(),
+        first.schema,
+    )  # fmt: skip
+    assert not partial.blocking and partial.has_labels
+    assert "2 row(s) have no label" in partial.anomalies[0].message
 
 
 def test_configured_ranges_block_values_outside_them(tmp_path, penguins_frame):

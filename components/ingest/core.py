@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import pyarrow.fs as pafs
+
+from driftgate.batches import list_batches
 from driftgate.dataspec import DataSettings
 from driftgate.errors import DataError
-from driftgate.tabular import consume_csv, detect_format, iter_parquet, resolve, write_parquet
+from driftgate.tabular import (
+    Source,
+    consume_csv,
+    detect_format,
+    iter_parquet,
+    resolve,
+    write_parquet,
+)
 
 log = logging.getLogger(__name__)
 
@@ -29,13 +41,42 @@ class IngestResult:
         return asdict(self)
 
 
-def ingest(source_uri: str, dest: str | Path, data: DataSettings) -> IngestResult:
-    """Reads ``source_uri`` (a file, or a directory whose newest file is taken) into ``dest``.
+def pick_batch(source_uri: str, processed: set[str]) -> str:
+    """The batch a run takes: the file itself, or a directory's oldest unprocessed batch.
+
+    In a directory, batches are complete files in name order (a writer renames a finished
+    file into place; hidden, ``_``-prefixed and partial files are skipped, see
+    ``driftgate/batches.py``). When every batch was processed, the newest is taken again and
+    the gate skips it as already processed.
+    """
+    if "://" in source_uri or not Path(source_uri).is_dir():
+        return source_uri
+    batches = list_batches(source_uri)
+    return next((b for b in batches if b not in processed), batches[-1])
+
+
+def _fetch_hashed(source: Source, directory: Path) -> tuple[Source, str]:
+    """Copies the batch into ``directory`` in one read, hashing the bytes as they pass."""
+    digest = hashlib.sha256()
+    local = directory / source.uri.rsplit("/", 1)[-1]
+    with source.open() as stream, open(local, "wb") as copy:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+            copy.write(chunk)
+    return Source(pafs.LocalFileSystem(), str(local), source.uri, source.size), digest.hexdigest()
+
+
+def ingest(
+    source_uri: str, dest: str | Path, data: DataSettings, processed: set[str] | None = None
+) -> IngestResult:
+    """Reads a batch into ``dest``, hashing it in the same single read of the source.
 
     Args:
-        source_uri: Local path, PVC path, or ``gs://`` / ``s3://`` URI of a CSV or Parquet file.
+        source_uri: Local path, PVC path, or ``gs://`` / ``s3://`` URI of a CSV or Parquet
+            file, or a local directory of batch files (its oldest unprocessed one is taken).
         dest: Parquet file to write.
         data: Column and CSV settings.
+        processed: Source URIs the batch ledger holds (skipped in a directory).
 
     Returns:
         A description of the batch, its SHA-256 included.
@@ -43,32 +84,35 @@ def ingest(source_uri: str, dest: str | Path, data: DataSettings) -> IngestResul
     Raises:
         DataError: The file is missing, empty, unreadable or malformed; nothing is written.
     """
-    source = resolve(source_uri)
-    fmt = detect_format(source)
-    log.info("reading %s (%s, %s bytes)", source.uri, fmt, f"{source.size:,}")
+    remote = resolve(pick_batch(source_uri, processed or set()))
+    log.info("reading %s (%s bytes)", remote.uri, f"{remote.size:,}")
 
     def progress(rows: int) -> None:
         log.info("  %s rows", f"{rows:,}")
 
-    try:
-        if fmt == "parquet":
-            rows, schema = write_parquet(iter_parquet(source), str(dest), progress)
-        else:
-            rows, schema = consume_csv(
-                source, data.csv_options(), lambda b: write_parquet(b, str(dest), progress)
-            )
-        if rows == 0:
-            raise DataError(
-                "has a header but no data rows" if fmt == "csv" else "has no rows", file=source.uri
-            )
-    except BaseException:
-        Path(dest).unlink(missing_ok=True)
-        raise
+    with tempfile.TemporaryDirectory(dir=Path(dest).parent) as scratch:
+        source, sha256 = _fetch_hashed(remote, Path(scratch))
+        fmt = detect_format(source)
+        try:
+            if fmt == "parquet":
+                rows, schema = write_parquet(iter_parquet(source), str(dest), progress)
+            else:
+                rows, schema = consume_csv(
+                    source, data.csv_options(), lambda b: write_parquet(b, str(dest), progress)
+                )
+            if rows == 0:
+                raise DataError(
+                    "has a header but no data rows" if fmt == "csv" else "has no rows",
+                    file=source.uri,
+                )
+        except BaseException:
+            Path(dest).unlink(missing_ok=True)
+            raise
     return IngestResult(
         source=source.uri,
         format=fmt,
         rows=rows,
         columns=list(schema.names) if schema else [],
         bytes=source.size,
-        sha256=source.sha256(),
+        sha256=sha256,
     )
