@@ -17,8 +17,9 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
+from driftgate import tasks
 from driftgate.integrity import VerifiedDir
-from driftgate.metrics import METRIC_NAMES, classification_metrics
+from driftgate.metrics import METRIC_NAMES, classification_metrics, regression_metrics
 from driftgate.registry import REFERENCE_SAMPLE, REFERENCE_STATS, Registry
 from driftgate.scoring import load_scorer
 from driftgate.stats import (
@@ -37,8 +38,10 @@ log = logging.getLogger(__name__)
 class PerformanceSettings(BaseModel):
     """Lower bounds on the deployed model's metrics on a labelled batch.
 
-    Metrics: ``accuracy`` and macro-averaged ``precision``, ``recall``, ``f1`` and ``roc_auc``.
-    A metric under its bound marks the model as degraded, which triggers a retrain and an alert.
+    Metrics: ``accuracy`` and macro-averaged ``precision``, ``recall``, ``f1`` and ``roc_auc``;
+    for regression ``r2`` (a minimum) and ``rmse`` and ``mae`` (maxima). A metric beyond its
+    bound marks the model as degraded, which triggers a retrain and an alert. Bounds on metrics
+    the model's task does not have are not applied.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -169,14 +172,18 @@ def check(
     if has_labels:
         table = pq.read_table(batch_path)
         scorer = load_scorer(verified, fast=True)
-        probabilities = scorer.predict_proba(table)
-        scores = classification_metrics(
-            table.column(label).to_pylist(), probabilities, scorer.classes
-        )
+        task = verified.metadata.get("task", tasks.CLASSIFICATION)
+        if task == tasks.REGRESSION:
+            targets = table.column(label).to_numpy(zero_copy_only=False)
+            scores = regression_metrics(targets, scorer.predict(table))
+        else:
+            scores = classification_metrics(
+                table.column(label).to_pylist(), scorer.predict_proba(table), scorer.classes
+            )
         degraded = [
             m
-            for m, low in performance.thresholds.items()
-            if not math.isnan(scores[m]) and scores[m] < low
+            for m, bound in tasks.applicable(performance.thresholds, task).items()
+            if not math.isnan(scores[m]) and tasks.violates(m, scores[m], bound)
         ]
         log.info(
             "deployed version %s on this batch: %s",

@@ -9,6 +9,7 @@ are compared fairly on data from the current distribution.
 from __future__ import annotations
 
 import logging
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -20,12 +21,13 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from driftgate import __version__
-from driftgate.errors import DataError
+from driftgate import __version__, tasks
+from driftgate.components.train.custom import CustomSettings
+from driftgate.errors import ConfigError, DataError
 from driftgate.integrity import write_manifest
 from driftgate.registry import TRAINING_DATA, Registry
 from driftgate.schema import FeatureKinds, feature_kinds
-from driftgate.scoring import feature_arrays
+from driftgate.scoring import feature_arrays, target_array
 from driftgate.stats import DriftSettings, reference_stats
 
 log = logging.getLogger(__name__)
@@ -80,7 +82,8 @@ class TrainingSettings(BaseModel):
     """How candidates are trained.
 
     Attributes:
-        family: ``keras`` (default; TF Serving serves it) or ``sklearn``.
+        family: ``keras`` (default; TF Serving serves it), ``sklearn`` (MLServer serves it) or
+            ``custom``: the team's own entry point (:mod:`driftgate.contract`).
         window_rows: Newest rows of reference window plus batch to train on.
         eval_fraction: Share of the batch held out for evaluation.
         seed: Seed for the split, weight initialisation and shuffling.
@@ -88,13 +91,14 @@ class TrainingSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    family: Literal["keras", "sklearn"] = "keras"
+    family: Literal["keras", "sklearn", "custom"] = "keras"
     window_rows: int = Field(100_000, ge=10)
     eval_fraction: float = Field(0.3, gt=0, lt=1)
     seed: int = 42
     keras: KerasSettings = KerasSettings()
     sklearn: SklearnSettings = SklearnSettings()
     tuning: TuningSettings = TuningSettings()
+    custom: CustomSettings = CustomSettings()
 
 
 @dataclass
@@ -162,6 +166,14 @@ def stratified_holdout(labels: list[str], fraction: float, seed: int) -> np.ndar
     return np.sort(np.concatenate(chosen)) if chosen else np.empty(0, dtype=np.int64)
 
 
+def random_holdout(rows: int, fraction: float, seed: int) -> np.ndarray:
+    """Indices of a seeded random hold-out of about ``fraction`` of ``rows`` (at least one)."""
+    if rows < 2:
+        return np.empty(0, dtype=np.int64)
+    take = int(np.clip(round(rows * fraction), 1, rows - 1))
+    return np.sort(np.random.default_rng(seed).permutation(rows)[:take])
+
+
 def _previous_training_data(registry: Registry, version: int | None) -> pa.Table | None:
     if version is None:
         return None
@@ -206,8 +218,9 @@ def train(
         batch, _previous_training_data(registry, deployed_version), label, settings.window_rows
     )
     labels = window.column(label).to_pylist()
-    classes = sorted(set(labels))
-    if len(classes) < 2:
+    task = tasks.task_of(schema)
+    classes = sorted(set(labels)) if task == tasks.CLASSIFICATION else []
+    if task == tasks.CLASSIFICATION and len(classes) < 2:
         raise DataError(
             f"the training window has {len(classes)} class(es) ({', '.join(classes)}); "
             "a classifier needs at least 2",
@@ -215,8 +228,10 @@ def train(
             column=label,
         )
     first_batch_row = window.num_rows - from_batch
-    held_out = first_batch_row + stratified_holdout(
-        labels[first_batch_row:], settings.eval_fraction, settings.seed
+    held_out = first_batch_row + (
+        stratified_holdout(labels[first_batch_row:], settings.eval_fraction, settings.seed)
+        if classes
+        else random_holdout(from_batch, settings.eval_fraction, settings.seed)
     )
     mask = np.ones(window.num_rows, dtype=bool)
     mask[held_out] = False
@@ -235,11 +250,29 @@ def train(
     outputs.model_dir.mkdir(parents=True, exist_ok=True)
     outputs.tensorboard_dir.mkdir(parents=True, exist_ok=True)
     x = feature_arrays(train_table, list(kinds.numeric), list(kinds.categorical))
-    y = np.asarray(
-        [classes.index(v) for v in train_table.column(label).to_pylist()], dtype=np.int32
-    )
+    y = target_array(train_table, label, classes)
     tuned: dict = {}
-    if settings.family == "keras":
+    if settings.family == "custom":
+        from driftgate.components.train import custom
+
+        deployed = registry.verified(deployed_version) if deployed_version else None
+        fields = custom.context(
+            (train_table, eval_table),
+            kinds,
+            task,
+            classes,
+            settings.seed,
+            (Path(tempfile.mkdtemp(prefix="driftgate-custom-")), outputs.tensorboard_dir),
+            deployed,
+        )
+        history, hyper, fmt = custom.train_custom(settings.custom, fields, outputs.model_dir)
+    elif settings.family == "keras" and task == tasks.REGRESSION:
+        raise ConfigError(
+            f"training.family keras builds a classifier, but label {label!r} is a regression "
+            "target",
+            hint="use training.family sklearn or custom",
+        )
+    elif settings.family == "keras":
         from driftgate.components.train import keras_trainer
 
         keras_settings = settings.keras
@@ -264,10 +297,10 @@ def train(
         sklearn_settings = settings.sklearn
         if settings.tuning.enabled:
             sklearn_settings, tuned = sklearn_trainer.tune(
-                x, y, kinds, sklearn_settings, settings.tuning, settings.seed
+                x, y, kinds, sklearn_settings, settings.tuning, settings.seed, task
             )
         history, hyper, fmt = sklearn_trainer.train_and_save(
-            x, y, kinds, sklearn_settings, settings.seed, outputs.model_dir
+            x, y, kinds, sklearn_settings, settings.seed, outputs.model_dir, task
         )
     write_manifest(
         outputs.model_dir,
@@ -275,6 +308,7 @@ def train(
             **_model_metadata(
                 kinds, classes, settings, fmt, hyper, history, train_table, eval_table
             ),
+            "task": task,
             "tuning": tuned,
         },
     )
