@@ -30,9 +30,11 @@ def train(ctx):
     outputs = keras.layers.Dense(len(ctx.classes), activation="softmax")(x)
     model = keras.Model(inputs, outputs)
     model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy")
-    data = tf.data.Dataset.from_tensor_slices(
-        (ctx.inputs(ctx.train), ctx.targets(ctx.train))
-    ).shuffle(1024, seed=ctx.seed).batch(32)
+    data = (
+        tf.data.Dataset.from_tensor_slices((ctx.inputs(ctx.train), ctx.targets(ctx.train)))
+        .shuffle(1024, seed=ctx.seed)
+        .batch(32)
+    )
     model.fit(
         data,
         epochs=ctx.params.get("epochs", 40),
