@@ -159,9 +159,12 @@ def evaluate(
     for name, values in predictions.items():
         frame[name] = values.astype(np.float64)
     for feature in settings.slices:
-        frame[feature] = [
-            core.MISSING if v is None else str(v) for v in table.column(feature).to_pylist()
-        ]
+        column = table.column(feature)
+        if pa.types.is_floating(column.type) or pa.types.is_integer(column.type):
+            # TFMA reads a numeric-looking slice value as a number: keep numbers numeric
+            frame[feature] = column.to_numpy(zero_copy_only=False).astype(np.float64)
+        else:
+            frame[feature] = [core.MISSING if v is None else str(v) for v in column.to_pylist()]
     slices, unjudged = core.judged_slices(frame, settings)
     log.info(
         "evaluating %s held-out rows (regression) with TFMA (%s)",
