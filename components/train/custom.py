@@ -183,7 +183,10 @@ def save_model(model: Any, ctx: TrainContext, settings: CustomSettings, model_di
         missing = sorted(set(ctx.features) - {t.name for t in model.inputs})
         if missing:
             raise _fail(entrypoint, f"returned a Keras model without inputs named {missing}")
-        out = np.asarray(model.predict(ctx.inputs(ctx.eval), verbose=0))
+        import tensorflow as tf  # Keras 3 predicts text inputs only from tensors
+
+        rows = tf.data.Dataset.from_tensor_slices(ctx.inputs(ctx.eval)).batch(256)
+        out = np.asarray(model.predict(rows, verbose=0))
         check_keras_output(out, ctx, entrypoint)
         model.export(str(model_dir), verbose=False)
         model.save(model_dir / KERAS_FILE)
