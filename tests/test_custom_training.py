@@ -72,7 +72,7 @@ def test_thresholds_of_the_other_task_are_refused_when_the_task_is_explicit():
 
 
 @pytest.fixture(scope="module")
-def context_fields(penguins_frame, tmp_path_factory):
+def context_fields(penguins_frame):
     import pyarrow as pa
 
     from driftgate.schema import kinds_from_arrow
@@ -81,15 +81,8 @@ def context_fields(penguins_frame, tmp_path_factory):
     table = pa.Table.from_pandas(frame, preserve_index=False)
     kinds = kinds_from_arrow(table.schema, label="species")
     classes = sorted(set(frame["species"]))
-    scratch = tmp_path_factory.mktemp("ctx")
     return custom.context(
-        (table.slice(0, 200), table.slice(200)),
-        kinds,
-        "classification",
-        classes,
-        0,
-        (scratch, scratch / "tb"),
-        None,
+        (table.slice(0, 200), table.slice(200)), kinds, "classification", classes, 0, None
     )
 
 
@@ -107,7 +100,7 @@ def test_entry_point_errors_are_one_line_naming_it(context_fields, tmp_path, ent
         {"entrypoint": entrypoint}, context={"base_dir": DATA}
     )
     with pytest.raises(EntryPointError) as error:
-        custom.train_custom(settings, context_fields, tmp_path)
+        custom.train_custom(settings, context_fields, tmp_path, tmp_path.parent / "tb")
     text = str(error.value)
     assert message in text and entrypoint.split(":")[1] in text and "\n" not in text
     assert not list(tmp_path.iterdir())  # nothing written, so nothing can be pushed

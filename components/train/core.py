@@ -9,7 +9,6 @@ are compared fairly on data from the current distribution.
 from __future__ import annotations
 
 import logging
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -256,16 +255,14 @@ def train(
         from driftgate.components.train import custom
 
         deployed = registry.verified(deployed_version) if deployed_version else None
-        fields = custom.context(
-            (train_table, eval_table),
-            kinds,
-            task,
-            classes,
-            settings.seed,
-            (Path(tempfile.mkdtemp(prefix="driftgate-custom-")), outputs.tensorboard_dir),
-            deployed,
+        history, hyper, fmt = custom.train_custom(
+            settings.custom,
+            custom.context(
+                (train_table, eval_table), kinds, task, classes, settings.seed, deployed
+            ),
+            outputs.model_dir,
+            outputs.tensorboard_dir,
         )
-        history, hyper, fmt = custom.train_custom(settings.custom, fields, outputs.model_dir)
     elif settings.family == "keras" and task == tasks.REGRESSION:
         raise ConfigError(
             f"training.family keras builds a classifier, but label {label!r} is a regression "

@@ -11,6 +11,7 @@ import importlib.util
 import logging
 import re
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
@@ -218,7 +219,6 @@ def context(
     task: str,
     classes: list[str],
     seed: int,
-    dirs: tuple[Path, Path],
     deployed: VerifiedDir | None,
 ) -> dict[str, Any]:
     """The :class:`TrainContext` fields other than ``params``.
@@ -229,7 +229,6 @@ def context(
         task: ``classification`` or ``regression``.
         classes: Sorted class names (empty for regression).
         seed: The training seed.
-        dirs: The scratch directory and the TensorBoard directory.
         deployed: The verified deployed version, or None.
     """
     label = kinds.label or ""
@@ -242,8 +241,7 @@ def context(
         "task": task,
         "classes": classes,
         "seed": seed,
-        "output_dir": dirs[0],
-        "tensorboard_dir": dirs[1],
+        "output_dir": Path(tempfile.mkdtemp(prefix="driftgate-custom-")),
         "load_deployed": (
             (lambda: load_model(deployed.path, deployed.metadata["format"])) if deployed else None
         ),
@@ -251,7 +249,7 @@ def context(
 
 
 def train_custom(
-    settings: CustomSettings, fields: dict[str, Any], model_dir: Path
+    settings: CustomSettings, fields: dict[str, Any], model_dir: Path, tensorboard_dir: Path
 ) -> tuple[dict, dict, str]:
     """Calls the entry point and saves what it returns.
 
@@ -259,6 +257,7 @@ def train_custom(
         settings: The entry point and its parameters.
         fields: The :class:`TrainContext` fields other than ``params`` (see :func:`context`).
         model_dir: Where the model is written (only once every check passed).
+        tensorboard_dir: Where the entry point writes TensorBoard logs.
 
     Returns:
         Training summary, hyperparameters and the model format.
@@ -273,8 +272,7 @@ def train_custom(
             hint="set it to module:function or file.py:function",
         )
     function = load_entrypoint(entrypoint)
-    ctx = TrainContext(params=dict(settings.params), **fields)
-    ctx.output_dir.mkdir(parents=True, exist_ok=True)
+    ctx = TrainContext(params=dict(settings.params), tensorboard_dir=tensorboard_dir, **fields)
     log.info("calling %s on %s training rows", entrypoint, f"{len(ctx.train):,}")
     try:
         model = function(ctx)
