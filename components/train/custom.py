@@ -6,6 +6,7 @@ and nothing is written to the model directory unless the model passed every chec
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import logging
@@ -117,17 +118,24 @@ def _fail(entrypoint: str, problem: str) -> EntryPointError:
     return EntryPointError(f"training entry point {entrypoint!r} {problem}; nothing is pushed")
 
 
-def check_sklearn(model: Any, ctx: TrainContext, entrypoint: str) -> np.ndarray:
-    """Checks a scikit-learn-API model's methods, classes and output shape on the eval rows.
+def _predict(method: Callable, inputs: Any, entrypoint: str) -> np.ndarray:
+    try:
+        return np.asarray(method(inputs), dtype=np.float64)
+    except Exception as exc:  # an unfitted model or a mismatched input fails in any way
+        raise _fail(
+            entrypoint,
+            f"returned a model whose {getattr(method, '__name__', 'predict')}() on the eval rows "
+            f"raised {type(exc).__name__}: {exc}".splitlines()[0],
+        ) from exc
 
-    Returns:
-        Its predictions on the eval rows (probabilities, or values for regression).
-    """
+
+def check_sklearn(model: Any, ctx: TrainContext, entrypoint: str) -> None:
+    """Checks a scikit-learn-API model's methods, classes and output shape on the eval rows."""
     inputs = ctx.eval[ctx.features]
     if ctx.task == "regression":
         if not callable(getattr(model, "predict", None)):
             raise _fail(entrypoint, f"returned a {type(model).__name__} without predict()")
-        out = np.asarray(model.predict(inputs), dtype=np.float64)
+        out = _predict(model.predict, inputs, entrypoint)
         expected: tuple[int, ...] = (len(inputs),)
         out = out.reshape(-1) if out.ndim == 2 and out.shape[1] == 1 else out
     else:
@@ -141,13 +149,12 @@ def check_sklearn(model: Any, ctx: TrainContext, entrypoint: str) -> np.ndarray:
                 f"returned a model with classes {found[:10]}; expected {ctx.classes[:10]} "
                 "(fit it on ctx.train[ctx.label] or on ctx.targets(ctx.train))",
             )
-        out = np.asarray(model.predict_proba(inputs), dtype=np.float64)
+        out = _predict(model.predict_proba, inputs, entrypoint)
         expected = (len(inputs), len(ctx.classes))
     if out.shape != expected:
         raise _fail(entrypoint, f"predicts shape {out.shape} on the eval rows; expected {expected}")
     if not np.all(np.isfinite(out)):
         raise _fail(entrypoint, "predicts NaN or infinite values on the eval rows")
-    return out
 
 
 def check_keras_output(out: np.ndarray, ctx: TrainContext, entrypoint: str) -> None:
@@ -187,7 +194,7 @@ def save_model(model: Any, ctx: TrainContext, settings: CustomSettings, model_di
         import tensorflow as tf  # Keras 3 predicts text inputs only from tensors
 
         rows = tf.data.Dataset.from_tensor_slices(ctx.inputs(ctx.eval)).batch(256)
-        out = np.asarray(model.predict(rows, verbose=0))
+        out = _predict(functools.partial(model.predict, verbose=0), rows, entrypoint)
         check_keras_output(out, ctx, entrypoint)
         model.export(str(model_dir), verbose=False)
         model.save(model_dir / KERAS_FILE)

@@ -33,3 +33,24 @@ def wrong_classes(ctx):
 
     y = ctx.train[ctx.label].map(lambda v: v.upper())
     return DummyClassifier().fit(ctx.train[ctx.features], y)
+
+
+class _TwoColumns:
+    def __init__(self, classes):
+        self.classes_ = classes
+
+    def predict(self, x):
+        return [self.classes_[0]] * len(x)
+
+    def predict_proba(self, x):
+        return [[0.5, 0.5]] * len(x)
+
+
+def wrong_shape(ctx):
+    return _TwoColumns(ctx.classes)
+
+
+def predict_fails(ctx):
+    model = _TwoColumns(ctx.classes)
+    model.predict_proba = lambda x: 1 / 0
+    return model
