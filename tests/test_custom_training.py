@@ -93,7 +93,10 @@ def context_fields(penguins_frame):
         ("hgb_pipeline.py:absent", "the module has no function 'absent'"),
         ("hgb_pipeline.py:returns_a_string", "returned str; return a fitted scikit-learn-API"),
         ("hgb_pipeline.py:wrong_classes", "returned a model with classes ['ADELIE'"),
-        ("hgb_pipeline.py:wrong_shape", "predicts shape (133, 2) on the eval rows; expected (133, 3)"),
+        (
+            "hgb_pipeline.py:wrong_shape",
+            "predicts shape (133, 2) on the eval rows; expected (133, 3)",
+        ),
         ("hgb_pipeline.py:predict_fails", "on the eval rows raised ZeroDivisionError"),
     ],
 )
