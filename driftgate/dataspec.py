@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from driftgate.tabular import CsvOptions
@@ -11,7 +13,9 @@ class DataSettings(BaseModel):
     """The columns of the dataset and how its files are read.
 
     Attributes:
-        label: The label column (class names or ids).
+        label: The label column (class names or ids, or a numeric target).
+        task: ``classification``, ``regression``, or ``auto``: regression when the first
+            batch's label is numeric with many distinct values (see :mod:`driftgate.tasks`).
         features: Feature columns; empty means every column except the label and ``exclude``.
         exclude: Columns that are neither features nor label (ids, timestamps).
         categorical: Columns treated as categorical even when numeric; text columns always are.
@@ -25,6 +29,7 @@ class DataSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     label: str
+    task: Literal["auto", "classification", "regression"] = "auto"
     features: list[str] = []
     exclude: list[str] = []
     categorical: list[str] = []

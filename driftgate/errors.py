@@ -49,6 +49,10 @@ class ConfigError(DriftgateError):
     """The configuration is invalid."""
 
 
+class EntryPointError(DriftgateError):
+    """A custom training entry point cannot be imported or returned an unusable model."""
+
+
 class RegistryError(DriftgateError):
     """The model registry is missing, locked or inconsistent."""
 
@@ -64,7 +68,7 @@ def quote(value: object, limit: int = 40) -> str:
 
 
 _TRACEBACK_LAST_LINE = re.compile(
-    r"^(?:driftgate\.errors\.)?(DriftgateError|DataError|ConfigError|RegistryError|IntegrityError)"
+    r"^(?:driftgate\.errors\.)?(DriftgateError|DataError|ConfigError|EntryPointError|RegistryError|IntegrityError)"
     r": (.+)$"
 )
 

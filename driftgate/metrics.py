@@ -1,4 +1,4 @@
-"""Classification metrics of a model's probabilities against true labels (no TensorFlow)."""
+"""Metrics of a model against true labels: classification and regression (no TensorFlow)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import math
 
 import numpy as np
 
-METRIC_NAMES = ("accuracy", "precision", "recall", "f1", "roc_auc")
+CLASSIFICATION_METRIC_NAMES = ("accuracy", "precision", "recall", "f1", "roc_auc")
+REGRESSION_METRIC_NAMES = ("rmse", "mae", "r2")
+METRIC_NAMES = CLASSIFICATION_METRIC_NAMES + REGRESSION_METRIC_NAMES
 
 
 def classification_metrics(
@@ -53,3 +55,26 @@ def classification_metrics(
             metrics.roc_auc_score(one_hot, probabilities[:, present], average="macro")
         )
     return scores
+
+
+def regression_metrics(targets: np.ndarray, predictions: np.ndarray) -> dict[str, float]:
+    """RMSE, MAE and R² of predictions against numeric targets.
+
+    Args:
+        targets: True values (rows with a missing target are ignored).
+        predictions: Predicted values, one per row.
+
+    Returns:
+        Metric name to value; ``r2`` is NaN when the targets do not vary.
+    """
+    y = np.asarray(targets, dtype=np.float64).ravel()
+    p = np.asarray(predictions, dtype=np.float64).ravel()
+    known = ~np.isnan(y)
+    y, p = y[known], p[known]
+    residuals = y - p
+    spread = float(np.sum((y - y.mean()) ** 2)) if y.size else 0.0
+    return {
+        "rmse": float(np.sqrt(np.mean(residuals**2))) if y.size else math.nan,
+        "mae": float(np.mean(np.abs(residuals))) if y.size else math.nan,
+        "r2": 1.0 - float(np.sum(residuals**2)) / spread if spread > 0 else math.nan,
+    }

@@ -156,6 +156,7 @@ def infer_schema(
     categorical: list[str] | None = None,
     max_domain_size: int = 1000,
     presence_slack: float = 0.1,
+    numeric_label: bool = False,
 ) -> schema_pb2.Schema:
     """Infers a schema from the first batch, the way TFDV's ``infer_schema`` would.
 
@@ -168,6 +169,7 @@ def infer_schema(
         categorical: Columns to treat as categorical even when numeric.
         max_domain_size: Categorical columns with more distinct values get no domain.
         presence_slack: How far below the observed share of present values a batch may fall.
+        numeric_label: The label is a regression target (``FLOAT``), not a class (``BYTES``).
 
     Returns:
         The inferred schema.
@@ -181,7 +183,7 @@ def infer_schema(
             arrow_schema.get_field_index(n) if n in arrow_schema.names else len(arrow_schema)
         )
     )
-    categorical_set = set(kinds.categorical) | ({label} if label else set())
+    categorical_set = set(kinds.categorical) | ({label} if label and not numeric_label else set())
     profiles = _profile(batches, categorical_set, max_domain_size)
 
     schema = schema_pb2.Schema()

@@ -31,13 +31,26 @@ def feature_arrays(
     return arrays
 
 
+def target_array(table: pa.Table, label: str, classes: list[str]) -> np.ndarray:
+    """Training targets: class indices into ``classes``, or float32 values when it is empty."""
+    values = table.column(label).to_pylist()
+    if not classes:
+        return np.asarray(values, dtype=np.float32)
+    index = {c: i for i, c in enumerate(classes)}
+    return np.asarray([index[v] for v in values], dtype=np.int32)
+
+
 class Scorer(Protocol):
-    """Anything that turns a table of raw features into class probabilities."""
+    """Anything that turns a table of raw features into class probabilities or values."""
 
     classes: list[str]
 
     def predict_proba(self, table: pa.Table) -> np.ndarray:
         """Probabilities, one row per input row, one column per class in ``classes`` order."""
+        ...
+
+    def predict(self, table: pa.Table) -> np.ndarray:
+        """Predicted values of a regression model, one per input row."""
         ...
 
 
@@ -73,6 +86,10 @@ class SavedModelScorer(_FeatureScorer):
         self._tf = tf
         self.signature = tf.saved_model.load(str(verified.path)).signatures["serving_default"]
 
+    def predict(self, table: pa.Table) -> np.ndarray:
+        """See :class:`Scorer`."""
+        return self.predict_proba(table).reshape(-1)
+
     def predict_proba(self, table: pa.Table) -> np.ndarray:
         """See :class:`Scorer`."""
         tf = self._tf
@@ -95,10 +112,17 @@ class SklearnScorer(_FeatureScorer):
         self._pd = pd
         self.model = joblib.load(verified.path / SKLEARN_FILE)
 
+    def frame(self, table: pa.Table):
+        """The raw features as a DataFrame, the form the estimator was fitted on."""
+        return self._pd.DataFrame(self.inputs(table))[self.numeric + self.categorical]
+
+    def predict(self, table: pa.Table) -> np.ndarray:
+        """See :class:`Scorer`."""
+        return np.asarray(self.model.predict(self.frame(table)), dtype=np.float64).reshape(-1)
+
     def predict_proba(self, table: pa.Table) -> np.ndarray:
         """See :class:`Scorer`."""
-        frame = self._pd.DataFrame(self.inputs(table))[self.numeric + self.categorical]
-        return self.model.predict_proba(frame)
+        return self.model.predict_proba(self.frame(table))
 
 
 def load_scorer(verified: VerifiedDir, *, fast: bool = True) -> Scorer:

@@ -22,7 +22,9 @@ from driftgate.components.validate.core import ValidationSettings
 from driftgate.dataspec import DataSettings
 from driftgate.errors import ConfigError
 from driftgate.pipelines.platform import PlatformSettings
+from driftgate.serving import ServingSettings, check_servable
 from driftgate.stats import DriftSettings
+from driftgate.tasks import check_task
 
 DEFAULT_CONFIG = "penguins.yaml"
 
@@ -44,6 +46,7 @@ class Config(BaseModel):
         evaluation: Slices and blessing thresholds.
         platform: Cluster resources, GPU placement, volumes and retries.
         alerts: Webhook, file sink and Pushgateway for alerts and metrics.
+        serving: The inference servers that serve pushed models.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -61,14 +64,20 @@ class Config(BaseModel):
     evaluation: EvaluationSettings = EvaluationSettings()
     platform: PlatformSettings = PlatformSettings()
     alerts: AlertSettings = AlertSettings()
+    serving: ServingSettings = ServingSettings()
 
 
 def _field(location: tuple) -> str:
     return ".".join(str(part) for part in location) or "(top level)"
 
 
-def parse_config(text: str, source: str) -> Config:
+def parse_config(text: str, source: str, base_dir: Path | None = None) -> Config:
     """Parses YAML text into a config.
+
+    Args:
+        text: The YAML.
+        source: Where it was read from (named in errors).
+        base_dir: The folder relative ``training.custom.entrypoint`` files are resolved in.
 
     Raises:
         ConfigError: The YAML is malformed or a field is invalid; the message names the field.
@@ -80,13 +89,18 @@ def parse_config(text: str, source: str) -> Config:
     if not isinstance(raw, dict):
         raise ConfigError("must be a YAML mapping", file=source)
     try:
-        return Config.model_validate(raw)
+        config = Config.model_validate(raw, context={"base_dir": base_dir})
     except ValidationError as exc:
         first = exc.errors()[0]
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise ConfigError(
             f"field {_field(first['loc'])!r}: {first['msg']}{more}", file=source
         ) from exc
+    check_task(config.data.task, config, source)
+    check_servable(
+        config.training.family, config.training.custom.format, config.serving.servers, source
+    )
+    return config
 
 
 def load_config(path: str | Path | None = None) -> Config:
@@ -97,4 +111,4 @@ def load_config(path: str | Path | None = None) -> Config:
     path = Path(path)
     if not path.is_file():
         raise ConfigError("does not exist", file=str(path), hint="pass --config with a YAML file")
-    return parse_config(path.read_text(), str(path))
+    return parse_config(path.read_text(), str(path), path.parent)

@@ -7,7 +7,7 @@ import math
 from driftgate.pipelines.local_run import RunSummary
 
 SHOWN_FEATURES = 3
-SHOWN_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
+SHOWN_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "rmse", "mae", "r2")
 
 
 def _scores(metrics: dict[str, float]) -> str:
@@ -25,6 +25,20 @@ def decision_line(summary: RunSummary) -> str:
     if retrain is None:
         return "no decision (the run stopped before the gate)"
     return f"{'RETRAIN' if retrain else 'skip retraining'}: {summary.output('decide', 'reason')}"
+
+
+def task_line(summary: RunSummary) -> str | None:
+    """The learning task the schema fixes, or None when validation did not get that far."""
+    from driftgate.schema import feature_kinds, load_schema
+    from driftgate.tasks import REGRESSION, task_of
+
+    record = summary.tasks.get("validate")
+    if record is None or record.status != "succeeded" or not record.artifact("schema").is_file():
+        return None
+    schema = load_schema(record.artifact("schema"))
+    task, label = task_of(schema), feature_kinds(schema).label
+    why = "is numeric with many distinct values" if task == REGRESSION else "holds class names"
+    return f"task: {task} (label {label!r} {why})"
 
 
 def drift_lines(details: dict | None) -> list[str]:
@@ -56,6 +70,9 @@ def format_summary(summary: RunSummary) -> list[str]:
     if summary.failed_task:
         lines.append(f"FAILED in task {summary.failed_task} (the error is printed last)")
     lines.append(f"decision: {decision_line(summary)}")
+    task = task_line(summary)
+    if task:
+        lines.append(task)
     details = summary.json_artifact("check", "details")
     if details is not None:
         lines += drift_lines(details)

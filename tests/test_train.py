@@ -8,9 +8,9 @@ from tensorflow_metadata.proto.v0 import statistics_pb2
 from driftgate.components.train.core import (
     TrainingSettings,
     TrainOutputs,
-    stratified_holdout,
     train,
 )
+from driftgate.components.train.fit import stratified_holdout
 from driftgate.components.train.window import (
     BATCH_COLUMN,
     WindowSettings,

@@ -19,9 +19,10 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
+from driftgate import tasks
 from driftgate.estimation import ESTIMATED_METRICS, estimate
 from driftgate.integrity import VerifiedDir
-from driftgate.metrics import METRIC_NAMES, classification_metrics
+from driftgate.metrics import METRIC_NAMES, classification_metrics, regression_metrics
 from driftgate.registry import REFERENCE_SAMPLE, REFERENCE_STATS, Registry
 from driftgate.scoring import load_scorer
 from driftgate.stats import (
@@ -40,7 +41,9 @@ log = logging.getLogger(__name__)
 class PerformanceSettings(BaseModel):
     """When the deployed model counts as degraded on a labelled batch.
 
-    Metrics: ``accuracy`` and macro-averaged ``precision``, ``recall``, ``f1`` and ``roc_auc``.
+    Metrics: ``accuracy`` and macro-averaged ``precision``, ``recall``, ``f1`` and ``roc_auc``;
+    for regression ``r2`` (a minimum) and ``rmse`` and ``mae`` (maxima). Bounds on metrics the
+    model's task does not have are not applied.
 
     Attributes:
         thresholds: Absolute floors; a metric under its floor is degraded.
@@ -67,10 +70,12 @@ class PerformanceSettings(BaseModel):
                 f"unknown metric(s) {sorted(unknown)}; choose from {list(METRIC_NAMES)}"
             )
 
-    def under_bounds(self, scores: dict[str, float]) -> list[str]:
-        """The metrics whose score is under its floor (NaN scores are never under)."""
+    def under_bounds(self, scores: dict[str, float], task: str) -> list[str]:
+        """The metrics whose score is beyond its bound (NaN scores never are)."""
         return [
-            m for m, low in self.thresholds.items() if not math.isnan(scores[m]) and scores[m] < low
+            m
+            for m, bound in tasks.applicable(self.thresholds, task).items()
+            if not math.isnan(scores[m]) and tasks.violates(m, scores[m], bound)
         ]
 
     def dropped(
@@ -87,7 +92,7 @@ class PerformanceSettings(BaseModel):
         dropped = []
         for metric in self.metrics:
             score, base = scores.get(metric, math.nan), reference.get(metric, math.nan)
-            if math.isnan(score) or math.isnan(base):
+            if math.isnan(score) or math.isnan(base) or metric in tasks.LOWER_IS_BETTER:
                 continue
             error = math.sqrt(score * (1 - score) / rows + base * (1 - base) / reference_rows)
             if base - score - z * error > self.max_drop:
@@ -183,6 +188,9 @@ def load_reference(verified: VerifiedDir) -> tuple[DatasetStats, object]:
 def score(verified: VerifiedDir, table: pa.Table, label: str) -> dict[str, float]:
     """A version's metrics on labelled rows (TensorFlow-free where the version has a mirror)."""
     scorer = load_scorer(verified, fast=True)
+    if verified.metadata.get("task", tasks.CLASSIFICATION) == tasks.REGRESSION:
+        targets = table.column(label).to_numpy(zero_copy_only=False)
+        return regression_metrics(targets, scorer.predict(table))
     probabilities = scorer.predict_proba(table)
     return classification_metrics(table.column(label).to_pylist(), probabilities, scorer.classes)
 
@@ -198,7 +206,8 @@ def assess(
     """The metrics on which a version is degraded: under a floor, or dropped significantly."""
     eval_rows = verified.metadata.get("training", {}).get("eval_rows", 0)
     dropped = performance.dropped(scores, rows, reference_metrics(verified), eval_rows)
-    return sorted(set(performance.under_bounds(scores)) | set(dropped))
+    task = verified.metadata.get("task", tasks.CLASSIFICATION)
+    return sorted(set(performance.under_bounds(scores, task)) | set(dropped))
 
 
 def estimate_performance(

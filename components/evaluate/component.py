@@ -44,9 +44,10 @@ def evaluate(
         alerts: JSON of the alert settings (a rejected candidate alerts).
         run_id: The run's name.
         metrics: Candidate metrics (and differences to the baseline).
-        candidate_curves: Candidate confusion matrix and ROC curve.
+        candidate_curves: Candidate confusion matrix and ROC curve (empty for a regressor).
         baseline_curves: Baseline confusion matrix and ROC curve (empty on the first run).
-        record: Why the candidate was blessed or rejected, threshold by threshold.
+        record: Why the candidate was blessed or rejected, threshold by threshold, and for a
+            regressor a summary of both models' residuals.
         results: The evaluation as JSON (stored with the pushed version).
         reason: Why the candidate was blessed or rejected, in one line.
 
@@ -82,9 +83,10 @@ def evaluate(
             **{f"baseline_{k}": v for k, v in overall.get("baseline", {}).items()},
         },
     )
-    log_classification(
-        candidate_curves, result.classes, result.confusion["candidate"], result.roc["candidate"]
-    )
+    if "candidate" in result.confusion:  # a regressor has residuals instead (in the record)
+        log_classification(
+            candidate_curves, result.classes, result.confusion["candidate"], result.roc["candidate"]
+        )
     if "baseline" in result.confusion:
         log_classification(
             baseline_curves, result.classes, result.confusion["baseline"], result.roc["baseline"]
@@ -106,7 +108,12 @@ def evaluate(
         {"candidate_metric": candidate, "blessed": {("candidate",): float(result.blessed)}},
     )
     notes = "".join(f"- {line}\n" for line in [*outcomes, *([pushed] if pushed else [])])
-    write_text(record, core.record_markdown(result) + (f"\n## Alerts\n\n{notes}" if notes else ""))
+    markdown = core.record_markdown(result)
+    if result.residuals:
+        from driftgate.components.evaluate.regression import residual_markdown
+
+        markdown += "\n" + residual_markdown(result)
+    write_text(record, markdown + (f"\n## Alerts\n\n{notes}" if notes else ""))
     write_json(results, result.to_dict())
     with open(reason, "w") as handle:
         handle.write(result.reason())

@@ -24,6 +24,7 @@ from driftgate.alerts import Alert
 from driftgate.components.evaluate.blessing import floor_waiver
 from driftgate.errors import ConfigError
 from driftgate.integrity import VerifiedDir
+from driftgate.metrics import REGRESSION_METRIC_NAMES as REGRESSION
 from driftgate.scoring import align_probabilities, load_scorer
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ class EvaluationSettings(BaseModel):
     Attributes:
         slices: Features to slice by.
         value_thresholds: Minimum value of a metric (``accuracy``, ``precision``, ``recall``,
-            ``f1``, ``roc_auc``).
+            ``f1``, ``roc_auc``; ``r2``), or maximum (``rmse``, ``mae``) for regression.
         change_thresholds: Largest allowed drop of a metric against the deployed model; 0 means
             no regression at all.
         min_slice_size: Slices with fewer held-out examples are listed but not judged.
@@ -79,7 +80,7 @@ class EvaluationSettings(BaseModel):
     def model_post_init(self, _context: object) -> None:
         """Rejects metric names TFMA is not asked to compute."""
         for table in (self.value_thresholds, self.change_thresholds):
-            unknown = set(table) - (set(TFMA_METRICS) - {"example_count"})
+            unknown = set(table) - (set(TFMA_METRICS) - {"example_count"}) - set(REGRESSION)
             if unknown:
                 raise ValueError(f"unknown metric(s) {sorted(unknown)}")
 
@@ -90,12 +91,22 @@ class ThresholdFailure:
 
     metric: str
     slice: str
-    kind: str  # "value" or "change"
+    kind: str  # "value" / "max" (bounds), "change" / "increase" (against the baseline)
     bound: float
     value: float
 
     def describe(self) -> str:
         """One sentence: which threshold failed, where, and by how much."""
+        if self.kind == "max":
+            return (
+                f"{self.metric} on {self.slice} is {self.value:.4f}, over the maximum "
+                f"{self.bound:.4f} by {self.value - self.bound:.4f}"
+            )
+        if self.kind == "increase":
+            return (
+                f"{self.metric} on {self.slice} rose by {self.value:.4f} against the deployed "
+                f"model, more than the allowed {self.bound:.4f}"
+            )
         if self.kind == "value":
             return (
                 f"{self.metric} on {self.slice} is {self.value:.4f}, under the minimum "
@@ -120,6 +131,8 @@ class EvaluationResult:
     confusion: dict[str, list[list[int]]] = field(default_factory=dict)  # model -> matrix
     roc: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # model -> fpr/tpr/thr
     under_floor: list[str] = field(default_factory=list)  # floors waived: still under them
+    task: str = "classification"
+    residuals: dict[str, dict[str, float]] = field(default_factory=dict)  # model -> summary
 
     def overall(self, model: str = "candidate") -> dict[str, float]:
         """The model's metrics on the whole eval set."""
@@ -300,6 +313,11 @@ def evaluate(
             file=str(eval_path),
             hint=f"slice by one of {', '.join(table.column_names)}",
         )
+    if candidate.metadata.get("task") == "regression":
+        from driftgate.components.evaluate import regression
+
+        output = tfma_output or Path(tempfile.mkdtemp(prefix="tfma-"))
+        return regression.evaluate(candidate, table, baseline, baseline_version, settings, output)
     scorer = load_scorer(candidate, fast=False)
     classes, label = scorer.classes, candidate.metadata["label"]
     index = {c: i for i, c in enumerate(classes)}

@@ -17,6 +17,7 @@ from driftgate.registry import (
     PushResult,
     Registry,
 )
+from driftgate.serving import write_server_files
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ def push(
     parent: int | None,
     provenance: dict,
 ) -> PushResult:
-    """Copies the model and its sidecars into a new version, then promotes it atomically.
+    """Copies the model, its sidecars and its server's settings into a new version; promotes it.
 
     Args:
         model: The verified candidate directory (SavedModel or model.joblib, plus mirror).
@@ -54,6 +55,7 @@ def push(
         for name, source in sidecars.items():
             shutil.copyfile(source, staged / name)
         (staged / EVALUATION_FILE).write_text(json.dumps(evaluation, indent=2, sort_keys=True))
+        write_server_files(staged, registry.model, model.metadata)
         metadata = {k: v for k, v in model.metadata.items() if k != "files"}
         overall = evaluation.get("metrics", {}).get("overall", {})
         metadata.update(

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from driftgate.components.train.custom import CustomSettings
 from driftgate.components.train.window import WindowSettings
 
 
@@ -73,7 +74,8 @@ class TrainingSettings(BaseModel):
     """How candidates are trained.
 
     Attributes:
-        family: ``keras`` (default; TF Serving serves it) or ``sklearn``.
+        family: ``keras`` (default; TF Serving serves it), ``sklearn`` (MLServer serves it) or
+            ``custom``: the team's own entry point (:mod:`driftgate.contract`).
         window: Which stored rows join the batch's (see ``components/train/window.py``).
         eval_fraction: Share of the batch held out for evaluation.
         seed: Seed for the split, weight initialisation and shuffling.
@@ -81,10 +83,11 @@ class TrainingSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    family: Literal["keras", "sklearn"] = "keras"
+    family: Literal["keras", "sklearn", "custom"] = "keras"
     window: WindowSettings = WindowSettings()
     eval_fraction: float = Field(0.3, gt=0, lt=1)
     seed: int = 42
     keras: KerasSettings = KerasSettings()
     sklearn: SklearnSettings = SklearnSettings()
     tuning: TuningSettings = TuningSettings()
+    custom: CustomSettings = CustomSettings()

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2
 
 from driftgate import schema as schemas
+from driftgate import tasks
 from driftgate.alerts import Alert
 from driftgate.dataspec import DataSettings
 from driftgate.errors import DataError, quote
@@ -443,6 +444,8 @@ def validate(
     arrow_schema = pq.read_schema(batch_path)
     inferred = schema is None
     if schema is None:
+        task = tasks.first_batch_task(data.task, str(batch_path), data.label, arrow_schema.names)
+        log.info("task: %s (data.task is %s)", task, data.task)
         schema = schemas.infer_schema(
             iter_parquet(str(batch_path)),
             arrow_schema,
@@ -452,6 +455,7 @@ def validate(
             categorical=data.categorical,
             max_domain_size=data.max_domain_size,
             presence_slack=settings.presence_slack,
+            numeric_label=task == tasks.REGRESSION,
         )
     validator = Validator(schema, data, settings)
     anomalies, keep, has_labels = validator.columns_anomalies(arrow_schema.names)
