@@ -330,7 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--batch",
         required=True,
-        help="CSV or Parquet file, a directory (newest file), or gs:// / s3:// URI",
+        help="CSV or Parquet file, a directory (its oldest unprocessed batch), or an s3:// URI",
     )
     run.add_argument("--config", help=config_help)
     run.add_argument(

@@ -35,7 +35,7 @@ class Config(BaseModel):
     Attributes:
         model_name: Name of the model in the registry and in TF Serving.
         image: The component image every step runs in.
-        batch_uri: Default batch location (a file, or a directory whose newest file is taken).
+        batch_uri: Default batch location (a file, or a directory: its oldest unprocessed batch).
         registry_uri: Default registry directory (a PVC mount in the cluster).
         data: Label, features and CSV parsing.
         validation: Which anomalies block a run.
