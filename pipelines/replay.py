@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from driftgate.components.check import core as check_core
+from driftgate.components.decide import alerting
 from driftgate.components.decide import core as decide_core
 from driftgate.components.evaluate import core as evaluate_core
 from driftgate.components.ingest import core as ingest_core
@@ -181,12 +182,13 @@ class PolicyRun:
             lambda found: self.policy.decide(index, found, gate.drift.min_rows),
         )
         record.reason = decision.reason
-        record.alerts = [
-            a.kind
-            for a in decide_core.alerts_for(
-                decision, checked.summary(), self.config.model_name, run
+        if not decision.repeat:
+            details = checked.summary()
+            episodes = alerting.advance_states(
+                self.registry, details, name, run, gate.gate.remind_every
             )
-        ]
+            alerts = alerting.alerts_for(decision, details, self.config.model_name, run, episodes)
+            record.alerts = [f"{a.kind}: {a.title}" for a in alerts]
         try:
             if decision.retrain:
                 record.decision = "retrain" if served is not None else "bootstrap"

@@ -139,3 +139,25 @@ def test_record_lists_each_trigger_and_threshold_against_its_value():
     assert "| accuracy | 0.7000 | 0.8 | **under** |" in text
     assert "| performance | yes | **yes** | accuracy 0.700 | accuracy ≥ 0.800 |" in text
     assert "deployed version: 3" in text and "small batch" in text
+
+
+def test_alerts_are_sent_per_state_change_not_per_run(tmp_path):
+    from driftgate.components.decide.alerting import advance_states, alerts_for
+
+    registry = Registry(tmp_path, "m")
+    degraded = {"deployed_version": 2, "degraded": ["accuracy"], "performance": {"accuracy": 0.4},
+                "performance_thresholds": {"accuracy": 0.9}}  # fmt: skip
+    healthy = {"deployed_version": 2, "degraded": [], "performance": {"accuracy": 0.95}}
+    decision = decide(findings(), GateSettings())
+    titles = []
+    for i, details in enumerate([degraded, degraded, degraded, degraded, healthy, healthy]):
+        episodes = advance_states(registry, details, f"b{i}.csv", f"run-{i}", remind_every=2)
+        titles.append([a.title for a in alerts_for(decision, details, "m", f"run-{i}", episodes)])
+    assert titles == [
+        ["m: deployed version 2 degraded since batch b0.csv"],
+        [],
+        ["m: deployed version 2 degraded since batch b0.csv (reminder)"],
+        [],
+        ["m: no longer degraded (since batch b0.csv)"],
+        [],
+    ]

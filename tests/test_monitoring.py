@@ -69,7 +69,7 @@ def test_a_performance_drop_retrains_and_alerts(
     kinds = [a["kind"] for a in summary.alerts]
     assert "degradation" in kinds and "failure" not in kinds
     alert = next(a for a in summary.alerts if a["kind"] == "degradation")
-    assert alert["title"] == "penguins: deployed version 2 fell under accuracy"
+    assert alert["title"] == "penguins: deployed version 2 degraded since batch relabelled.csv"
     assert summary.alert_file.exists()
 
 

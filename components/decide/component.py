@@ -21,7 +21,7 @@ def decide(
     reason: OutputPath(str),
     opened_by: OutputPath(str),
 ) -> bool:
-    """Decides once per batch whether to retrain, records why, and alerts on drift or a drop.
+    """Decides once per batch whether to retrain, records why, and alerts on state changes.
 
     The decision is the single return value (``Output``) because kfp's local runner resolves
     ``dsl.If`` conditions only on outputs of that name; the reason is a separate parameter.
@@ -49,7 +49,7 @@ def decide(
     """
     from driftgate import logs
     from driftgate.alerts import AlertSettings, push_metrics, send
-    from driftgate.components.decide import core
+    from driftgate.components.decide import alerting, core
     from driftgate.components.decide.gate import GateSettings
     from driftgate.kfp_io import read_json, write_text
     from driftgate.ledger import Ledger
@@ -59,17 +59,25 @@ def decide(
     details = read_json(check_details)
     settings = GateSettings.model_validate_json(gate)
     batch = core.BatchFacts(batch_sha256, batch_source, run_id, rows, has_labels, new_classes)
+    registry = Registry(registry_uri, model_name)
     decision = core.gate_batch(
-        Ledger(Registry(registry_uri, model_name)),
+        Ledger(registry),
         details,
         batch,
         lambda found: core.decide(found, settings, force=force, min_rows=min_rows),
         force,
     )
+    episodes = (
+        {}
+        if decision.repeat
+        else alerting.advance_states(
+            registry, details, batch_source.rsplit("/", 1)[-1], run_id, settings.remind_every
+        )
+    )
     alert_settings = AlertSettings.model_validate_json(alerts)
     outcomes = [
         line
-        for alert in core.alerts_for(decision, details, model_name, run_id)
+        for alert in alerting.alerts_for(decision, details, model_name, run_id, episodes)
         for line in send(alert, alert_settings)
     ]
     pushed = push_metrics(alert_settings, model_name, "decide", core.gauges(decision, details))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from driftgate.alerts import Alert
 from driftgate.components.decide.gate import Findings, GateSettings, Trigger, cause, triggers
 from driftgate.ledger import Ledger
 
@@ -17,6 +16,7 @@ class Decision:
     retrain: bool
     reason: str
     triggers: tuple[Trigger, ...] = ()
+    repeat: bool = False  # the batch was processed before: nothing new to alert on
 
 
 def decide(
@@ -72,7 +72,9 @@ def decide(
 def already_processed(entry: dict) -> Decision:
     """The decision for a batch the ledger says was processed before."""
     return Decision(
-        False, f"already processed at {entry['time']} by run {entry.get('run') or 'unknown'}"
+        False,
+        f"already processed at {entry['time']} by run {entry.get('run') or 'unknown'}",
+        repeat=True,
     )
 
 
@@ -213,55 +215,6 @@ def record_markdown(decision: Decision, details: dict) -> str:
         lines.append("")
     lines += [f"> ⚠ {w}" for w in details.get("warnings", [])]
     return "\n".join(lines) + "\n"
-
-
-def alerts_for(decision: Decision, details: dict, model: str, run: str | None) -> list[Alert]:
-    """The drift and degradation alerts a check's findings call for.
-
-    Args:
-        decision: The decision taken.
-        details: The check's findings (``CheckResult.summary()``).
-        model: The model's name.
-        run: The run's name.
-
-    Returns:
-        Zero, one or two alerts.
-    """
-    alerts = []
-    version = details.get("deployed_version")
-    outcome = "retraining" if decision.retrain else f"not retraining ({decision.reason})"
-    if details.get("drift_detected"):
-        drifted = [f for f in details.get("top_features", []) if f["drifted"]]
-        fields = {
-            f["name"]: f"JS {f['js']:.3f} (limit {f['thresholds'].get('js')})" for f in drifted
-        }
-        alerts.append(
-            Alert(
-                "drift",
-                model,
-                f"{model}: data drift in {', '.join(details['drifted_features'])}",
-                f"The new batch drifted from version {version}'s training data; {outcome}.",
-                fields,
-                run,
-            )
-        )
-    if details.get("degraded"):
-        bounds = details.get("performance_thresholds", {})
-        fields = {
-            m: f"{details['performance'][m]:.3f} < {bounds.get(m)}" for m in details["degraded"]
-        }
-        alerts.append(
-            Alert(
-                "degradation",
-                model,
-                f"{model}: deployed version {version} fell under {', '.join(details['degraded'])}",
-                "Scored on the new labelled batch, the deployed model is under its bounds; "
-                f"{outcome}.",
-                fields,
-                run,
-            )
-        )
-    return alerts
 
 
 def gauges(decision: Decision, details: dict) -> dict[str, dict[tuple, float]]:
