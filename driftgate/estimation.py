@@ -45,7 +45,7 @@ class Estimate:
 
 
 def _as_probabilities(probabilities: np.ndarray) -> np.ndarray:
-    """Validates an ``(n, classes)`` probability matrix; a 1-D array is P(class 1) of a binary model."""
+    """Validates ``(n, classes)`` probabilities; a 1-D array is P(class 1) of a binary model."""
     array = np.asarray(probabilities, dtype=np.float64)
     if array.ndim == 1:
         array = np.column_stack([1.0 - array, array])

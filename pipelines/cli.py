@@ -170,7 +170,7 @@ def _input_kinds(files: list[str], config):
         arrow_schema,
         label=data.label,
         features=data.features or None,
-        exclude=data.exclude,
+        exclude=data.not_features,
         categorical=data.categorical,
     )
 
@@ -306,6 +306,7 @@ def _add_remote_options(parser: argparse.ArgumentParser, config_help: str) -> No
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, with one sub-command per action."""
     from driftgate.pipelines.demo import __doc__ as demo_story
+    from driftgate.pipelines.labels_cli import add_parser as add_labels_parser
     from driftgate.pipelines.replay_cli import add_parser as add_replay_parser
     from driftgate.pipelines.schema_cli import add_parser as add_schema_parser
 
@@ -364,6 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_replay_parser(sub, config_help)
     add_schema_parser(sub, config_help)
+    add_labels_parser(sub, config_help)
 
     comp = sub.add_parser("compile", help="write the pipeline as KFP v2 YAML")
     comp.add_argument(

@@ -133,6 +133,7 @@ def gate_batch(
         "degraded": bool(details.get("degraded") or details.get("estimate_degraded")),
         "drifted": bool(details.get("drift_detected")),
         "opened_by": opened_by(decision),
+        "estimate": details.get("estimate"),
     }
     lost_to = ledger.claim(batch.sha256, entry, force=force)
     return already_processed(lost_to) if lost_to is not None else decision

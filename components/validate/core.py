@@ -262,7 +262,7 @@ class Validator:
                     True,
                 )
             )
-        known = {*self.kinds.features, self.label, *self.data.exclude}
+        known = {*self.kinds.features, self.label, *self.data.not_features}
         for name in names:
             if name not in known:
                 blocking = not self.settings.allow_extra_columns
@@ -451,7 +451,7 @@ def validate(
             arrow_schema,
             label=data.label,
             features=data.features or None,
-            exclude=data.exclude,
+            exclude=data.not_features,
             categorical=data.categorical,
             max_domain_size=data.max_domain_size,
             presence_slack=settings.presence_slack,
