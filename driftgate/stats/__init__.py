@@ -9,6 +9,7 @@ import pyarrow as pa
 from driftgate.schema import FeatureKinds
 from driftgate.stats.accumulator import DatasetStats, from_proto
 from driftgate.stats.binning import Binning, binning_from_sample
+from driftgate.stats.calibration import calibrate, per_feature_alpha
 from driftgate.stats.drift import DriftResult, DriftSettings, compare
 from driftgate.stats.sample import RowSampler
 
@@ -63,4 +64,17 @@ def reference_stats(
         raise ValueError("the reference data has no rows")
     binning = binning_from_sample(sampler.rows, kinds, bins=settings.bins, top_k=settings.top_k)
     stats, _ = compute_stats(open_batches(), binning)
+    if settings.uses_auto():
+        stats.calibration = calibrate_reference(stats, settings.false_alarm_rate, seed)
     return stats, sampler.rows
+
+
+def calibrate_reference(stats: DatasetStats, false_alarm_rate: float, seed: int) -> dict:
+    """Calibrates ``auto`` thresholds for every feature once, stored with the statistics."""
+    alpha = per_feature_alpha(false_alarm_rate, max(1, len(stats.features)))
+    found = {}
+    for name, feature in stats.features.items():
+        counts = feature.counts
+        if counts.sum() > 0:
+            found[name] = calibrate(counts, int(counts.sum()), alpha, seed=seed).to_dict()
+    return found

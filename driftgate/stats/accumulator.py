@@ -8,6 +8,7 @@ extrema, and mean and variance combine with Chan's parallel formula (equal up to
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 
@@ -19,6 +20,7 @@ from tensorflow_metadata.proto.v0 import statistics_pb2
 from driftgate.stats.binning import OTHER, Binning, CategoricalBins, NumericBins
 
 SLICE = 1 << 16
+CALIBRATION = "driftgate_auto_thresholds"  # custom stat: the calibration of auto thresholds
 
 
 @dataclass
@@ -101,6 +103,7 @@ class DatasetStats:
     binning: Binning
     rows: int = 0
     features: dict[str, FeatureStats] = field(default_factory=dict)
+    calibration: dict[str, dict] = field(default_factory=dict)  # feature -> auto thresholds
 
     def __post_init__(self) -> None:
         for name, bins in self.binning.features.items():
@@ -214,6 +217,8 @@ class DatasetStats:
                 _numeric_proto(feature, stats, self.binning.features[fname])  # type: ignore[arg-type]
             else:
                 _categorical_proto(feature, stats, self.binning.features[fname])  # type: ignore[arg-type]
+            if fname in self.calibration:
+                feature.custom_stats.add(name=CALIBRATION, str=json.dumps(self.calibration[fname]))
         return result
 
 
@@ -260,8 +265,12 @@ def from_proto(proto: statistics_pb2.DatasetFeatureStatisticsList, index: int = 
     dataset = proto.datasets[index]
     bins: dict[str, NumericBins | CategoricalBins] = {}
     features: dict[str, FeatureStats] = {}
+    calibration: dict[str, dict] = {}
     for feature in dataset.features:
         custom = {c.name: c.num for c in feature.custom_stats}
+        stored = [c.str for c in feature.custom_stats if c.name == CALIBRATION]
+        if stored:
+            calibration[feature.name] = json.loads(stored[0])
         if feature.HasField("num_stats"):
             num = feature.num_stats
             buckets = num.histograms[0].buckets
@@ -287,4 +296,4 @@ def from_proto(proto: statistics_pb2.DatasetFeatureStatisticsList, index: int = 
                 counts=np.asarray([int(b.sample_count) for b in buckets], dtype=np.int64),
                 missing=int(string.common_stats.num_missing),
             )
-    return DatasetStats(Binning(bins), rows=int(dataset.num_examples), features=features)
+    return DatasetStats(Binning(bins), int(dataset.num_examples), features, calibration)

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from driftgate.errors import ConfigError
 from driftgate.stats import divergence
 from driftgate.stats.accumulator import CategoricalStats, DatasetStats, NumericStats
 from driftgate.stats.binning import OTHER, CategoricalBins, NumericBins
+from driftgate.stats.calibration import Calibration, threshold_at
+from driftgate.stats.multitest import adjust
 
 METRICS = ("js", "psi", "linf", "wasserstein", "ks_pvalue")
 
@@ -23,12 +27,26 @@ class Thresholds(BaseModel):
 
     ``js``, ``psi`` and ``wasserstein`` flag drift above the value, ``ks_pvalue`` below it.
     ``linf`` applies to categorical features only, ``wasserstein`` and ``ks_pvalue`` to numeric.
+    ``js`` and ``psi`` may be ``auto``: a per-feature threshold calibrated from the reference by
+    resampling at the batch's size, so that at most ``drift.false_alarm_rate`` of unchanged
+    batches raise a false alarm (``driftgate/stats/calibration.py``).
     """
 
     model_config = ConfigDict(extra="forbid")
 
-    js: float | None = Field(0.1, ge=0, le=1)
-    psi: float | None = Field(None, ge=0)
+    @model_validator(mode="after")
+    def _in_range(self) -> Thresholds:
+        """Checks numeric thresholds: divergences are non-negative, JS at most 1."""
+        for name in ("js", "psi"):
+            value = getattr(self, name)
+            if isinstance(value, float) and not (0 <= value <= (1 if name == "js" else math.inf)):
+                raise ValueError(
+                    f"{name} must be auto, null or in [0, {1 if name == 'js' else 'inf'}]"
+                )
+        return self
+
+    js: float | Literal["auto"] | None = 0.1
+    psi: float | Literal["auto"] | None = None
     linf: float | None = Field(0.2, ge=0, le=1)
     wasserstein: float | None = Field(None, ge=0)
     ks_pvalue: float | None = Field(None, gt=0, lt=1)
@@ -46,8 +64,13 @@ class DriftSettings(BaseModel):
         share: Fraction of features (or of feature weight) that must drift for ``share`` and
             ``weighted``.
         weights: Feature weights for ``weighted`` (default 1 each).
-        min_rows: Batches with fewer rows get a warning: their estimates are noisy.
+        min_rows: Batches with fewer rows get a warning: their estimates are noisy, and the
+            gate never trains on them.
         sample_size: Rows sampled from each dataset to place bin edges and run the KS test.
+        false_alarm_rate: For ``auto`` thresholds: the largest share of unchanged batches
+            that may flag any feature (split over the features, Bonferroni).
+        multiple_testing: Correction of the KS p-values across features: ``holm`` (family-wise
+            error), ``bh`` (Benjamini–Hochberg, false discovery rate) or ``none``.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -61,6 +84,13 @@ class DriftSettings(BaseModel):
     weights: dict[str, float] = {}
     min_rows: int = Field(100, ge=1)
     sample_size: int = Field(20000, ge=100)
+    false_alarm_rate: float = Field(0.01, gt=0, lt=1)
+    multiple_testing: Literal["holm", "bh", "none"] = "holm"
+
+    def uses_auto(self) -> bool:
+        """Whether any threshold is calibrated (``auto``)."""
+        limits = [self.thresholds, *(Thresholds(**o) for o in self.features.values())]
+        return any("auto" in (t.js, t.psi) for t in limits)
 
     def thresholds_for(self, feature: str) -> Thresholds:
         """The default thresholds with this feature's overrides applied."""
@@ -154,6 +184,35 @@ def _sample_values(sample: pa.Table | None, name: str) -> np.ndarray:
     return values[np.isfinite(values)]
 
 
+def _calibrated(
+    limit: float | str | None, metric: str, name: str, reference: DatasetStats, rows: int
+) -> float | None:
+    """A threshold, with ``auto`` looked up in the reference's calibration for ``rows`` rows."""
+    if limit != "auto":
+        return limit  # type: ignore[return-value]
+    stored = reference.calibration.get(name)
+    if stored is None:
+        raise ConfigError(
+            f"drift threshold {metric}: auto needs a calibration stored with the reference, "
+            f"and feature {name!r} has none",
+            hint="retrain (or rerun `driftgate stats`) with the auto threshold configured",
+        )
+    return threshold_at(Calibration.from_dict(stored), metric, max(rows, 1))
+
+
+def _correct_ks(features: list[FeatureDrift], method: str) -> None:
+    """Judges the KS p-values adjusted for testing many features at once (Holm or BH)."""
+    tested = [f for f in features if "ks_pvalue" in f.thresholds and "ks_pvalue" in f.metrics]
+    if method == "none" or not tested:
+        return
+    adjusted = adjust(np.asarray([f.metrics["ks_pvalue"] for f in tested]), method)
+    for feature, p in zip(tested, adjusted, strict=True):
+        feature.metrics["ks_pvalue_adjusted"] = float(p)
+        feature.exceeded = [m for m in feature.exceeded if m != "ks_pvalue"]
+        if p < feature.thresholds["ks_pvalue"]:
+            feature.exceeded.append("ks_pvalue")
+
+
 def compare(
     reference: DatasetStats,
     current: DatasetStats,
@@ -198,6 +257,7 @@ def compare(
                 "linf": divergence.l_infinity(ref.counts, cur.counts),
             }
             gating = {"js": limits.js, "psi": limits.psi, "linf": limits.linf}
+        gating = {m: _calibrated(v, m, name, reference, cur.count) for m, v in gating.items()}
         active = {m: v for m, v in gating.items() if v is not None and m in metrics}
         exceeded = [
             m
@@ -220,6 +280,7 @@ def compare(
                 current_missing=_missing_share(cur, current.rows),
             )
         )
+    _correct_ks(features, settings.multiple_testing)
     features.sort(key=lambda f: f.score, reverse=True)
     detected, rule = _dataset_verdict(features, settings)
     return DriftResult(
@@ -257,7 +318,7 @@ def _warnings(reference: DatasetStats, current: DatasetStats, settings: DriftSet
             "divergence estimates are biased upwards on small samples"
         )
     js_limit = settings.thresholds.js
-    if js_limit is not None:
+    if isinstance(js_limit, float):  # an auto threshold already allows for sampling noise
         floor = divergence.js_noise_floor(settings.bins, reference.rows, current.rows)
         if floor > js_limit / 2:
             warnings.append(
