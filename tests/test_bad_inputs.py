@@ -60,8 +60,8 @@ def test_bad_input_gives_one_line_and_changes_nothing(name, deployed_registry, t
 
 def test_a_bad_first_batch_pushes_nothing(tmp_path, capsys):
     registry = tmp_path / "registry"
-    code, err = run_batch(str(DATA / "bad" / "missing_label.csv"), str(registry), tmp_path, capsys)
-    assert code == 1 and "have no label" in err[0]
+    code, err = run_batch(str(DATA / "bad" / "nan_value.csv"), str(registry), tmp_path, capsys)
+    assert code == 1 and "NaN value" in err[0]
     assert not any(registry.rglob("*"))
 
 

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
 from tensorflow_metadata.proto.v0 import statistics_pb2
@@ -187,6 +188,7 @@ def load_reference(verified: VerifiedDir) -> tuple[DatasetStats, object]:
 
 def score(verified: VerifiedDir, table: pa.Table, label: str) -> dict[str, float]:
     """A version's metrics on labelled rows (TensorFlow-free where the version has a mirror)."""
+    table = table.filter(pc.is_valid(table.column(label)))  # rows without a label: unscored
     scorer = load_scorer(verified, fast=True)
     if verified.metadata.get("task", tasks.CLASSIFICATION) == tasks.REGRESSION:
         targets = table.column(label).to_numpy(zero_copy_only=False)

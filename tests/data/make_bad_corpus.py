@@ -69,9 +69,6 @@ def write_corpus(target: Path = HERE) -> None:
     duplicated = good.copy()
     duplicated.columns = [*good.columns[:-1], "island"]
     (target / "duplicated_header.csv").write_text(_csv(duplicated))
-    missing_label = good.copy()
-    missing_label.loc[[4, 11], "species"] = None
-    (target / "missing_label.csv").write_text(_csv(missing_label))
     lines = _csv(good).splitlines()
     lines[6] += ",surplus"
     (target / "ragged_row.csv").write_text("\n".join(lines) + "\n")
