@@ -30,10 +30,34 @@ def test_compiled_pipeline_shape():
         assert tasks[name]["cachingOptions"] == {}, f"{name} must not be cached"
     conditions = [t["triggerPolicy"]["condition"] for t in tasks.values() if "triggerPolicy" in t]
     assert conditions == ["inputs.parameter_values['pipelinechannel--decide-Output'] == true"]
-    for executor in spec["deploymentSpec"]["executors"].values():
+    images = {}
+    for name, executor in spec["deploymentSpec"]["executors"].items():
         container = executor["container"]
-        assert container["image"] == "driftgate:0.1.0"
+        images[name.removeprefix("exec-")] = container["image"]
         assert "pip install" not in " ".join(container["command"] + container["args"])
+    assert images == {
+        **dict.fromkeys(
+            ("ingest", "validate", "check", "decide", "notify"), "driftgate:0.1.0-gate"
+        ),
+        **dict.fromkeys(("train", "evaluate", "push"), "driftgate:0.1.0"),
+    }
+
+
+def test_a_teams_training_image_runs_train_and_nothing_else(config, tmp_path):
+    training = config.training.model_copy(update={"image": "registry.example/team/train:3"})
+    path = compile_pipeline(config.model_copy(update={"training": training}), tmp_path / "p.yaml")
+    spec, _platform = yaml.safe_load_all(path.read_text())
+    images = {
+        name.removeprefix("exec-"): executor["container"]["image"]
+        for name, executor in spec["deploymentSpec"]["executors"].items()
+    }
+    assert images.pop("train") == "registry.example/team/train:3"
+    assert images == {
+        **dict.fromkeys(
+            ("ingest", "validate", "check", "decide", "notify"), "driftgate:0.1.0-gate"
+        ),
+        **dict.fromkeys(("evaluate", "push"), "driftgate:0.1.0"),
+    }
 
 
 @pytest.mark.slow

@@ -84,6 +84,8 @@ class TrainingSettings(BaseModel):
         window_rows: Newest rows of reference window plus batch to train on.
         eval_fraction: Share of the batch held out for evaluation.
         seed: Seed for the split, weight initialisation and shuffling.
+        image: The team's own image for the train step (overrides ``images.train``); it must
+            hold driftgate (see examples/custom-image).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -92,6 +94,7 @@ class TrainingSettings(BaseModel):
     window_rows: int = Field(100_000, ge=10)
     eval_fraction: float = Field(0.3, gt=0, lt=1)
     seed: int = 42
+    image: str | None = None
     keras: KerasSettings = KerasSettings()
     sklearn: SklearnSettings = SklearnSettings()
     tuning: TuningSettings = TuningSettings()
