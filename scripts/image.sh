@@ -4,8 +4,9 @@
 #   scripts/image.sh build   build both images: podman (offline, from a wheelhouse, on a
 #                            debootstrap base) when podman is installed, docker (online) otherwise;
 #                            their sizes go to RECORD
-#   scripts/image.sh test    build, then run the demo's three paths with every step in a container:
-#                            the closed-gate path in the gate image alone, the others in both
+#   scripts/image.sh test    build, check examples/custom-image on the full image, then run the
+#                            demo's three paths with every step in a container: the closed-gate
+#                            path in the gate image alone, the others in both
 #
 # Environment: IMAGE (full image tag, default localhost/driftgate:0.1.0), GATE_IMAGE (default
 # IMAGE with -gate appended), VARIANT (cpu or gpu), BASE (the podman base image), PYTHON (the
@@ -109,6 +110,17 @@ Path(path).write_text(json.dumps(record, indent=2) + "\n")
 PY
 }
 
+custom_image() {
+    # examples/custom-image on top of the full image, and the contract it documents.
+    local tag=$IMAGE-team-example args=()
+    [ "$ENGINE" = podman ] && args+=(--network none)
+    say "building examples/custom-image on $IMAGE and checking its contract"
+    $ENGINE build "${args[@]}" --build-arg DRIFTGATE_IMAGE="$IMAGE" --tag "$tag" \
+        examples/custom-image > "$WORK/build-custom.log"
+    $ENGINE run --rm --network none --user 10001:10001 --read-only --tmpfs /tmp "$tag" python3 -c \
+        "import kfp.dsl.executor_main, driftgate.components.train.component, my_models"
+}
+
 run_tests() {
     local socket=$WORK/engine.sock
     if [ "$ENGINE" = podman ]; then
@@ -126,6 +138,6 @@ run_tests() {
 
 case "${1:-}" in
     build) build ;;
-    test) build; run_tests ;;
+    test) build; custom_image; run_tests ;;
     *) echo "usage: scripts/image.sh build|test" >&2; exit 2 ;;
 esac

@@ -54,6 +54,16 @@ def run_container(client, image, command, volumes, **run_args) -> int:
 STARTED: list[tuple[str, str]] = []  # (image, step) of every container, in order
 
 
+def test_the_custom_image_example_passes_hadolint():
+    dockerfile = ROOT / "examples" / "custom-image" / "Dockerfile"
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "hadolint"), str(dockerfile)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout
+
+
 def test_the_gate_requirements_are_the_locks_subset_for_the_gate_steps():
     result = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "gate_requirements.py"), "--check"],
