@@ -70,3 +70,12 @@ def test_the_committed_yaml_runs_under_the_local_runner(tmp_path, penguins_frame
     (run_dir,) = (tmp_path / "out").iterdir()
     assert read_task(run_dir, "push").outputs == {"version": 1, "promoted": True}
     assert (tmp_path / "registry" / "penguins" / "1" / "saved_model.pb").exists()
+
+
+def test_image_is_the_default_of_both_the_gate_and_the_train_images(config):
+    plain = config.model_copy(update={"image": "registry.example/driftgate:1"})
+    plain = plain.model_copy(update={"images": type(config.images)()})
+    assert set(plain.step_images().values()) == {"registry.example/driftgate:1"}
+    assert set(plain.step_images()) == {
+        "ingest", "validate", "check", "decide", "train", "evaluate", "push", "notify"
+    }  # fmt: skip
