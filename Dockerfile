@@ -34,7 +34,8 @@ RUN set -eu; \
     /opt/driftgate/bin/pip install --no-deps -r /tmp/build-tools.txt
 
 # The gate's subset of the lock (scripts/gate_requirements.py), then driftgate without its deps.
-# `pip check` may find only driftgate's own training requirements missing.
+# `pip check` may find only driftgate's own training requirements missing. The packages' test
+# suites and the installers (pip, setuptools, wheel, packaging) are left out of this image.
 FROM build-base AS gate-build
 RUN /opt/driftgate/bin/pip install --no-deps -r requirements-gate.txt
 COPY pyproject.toml setup.py README.md ./
@@ -45,6 +46,9 @@ RUN set -eu; \
     /opt/driftgate/bin/pip install --no-deps --no-build-isolation --no-index .; \
     /opt/driftgate/bin/pip check > /tmp/pip-check.txt || true; \
     if grep -v '^driftgate ' /tmp/pip-check.txt; then exit 1; fi; \
+    find /opt/driftgate/lib/python3.11/site-packages -mindepth 2 -type d -name tests -prune \
+        -exec rm -rf {} +; \
+    /opt/driftgate/bin/python -m pip uninstall --yes --quiet pip setuptools wheel packaging; \
     /opt/driftgate/bin/python -I -c "import sys, kfp.dsl.executor_main; \
         [__import__(f'driftgate.components.{s}.core') for s in \
          ('ingest', 'validate', 'check', 'decide', 'notify')]; \

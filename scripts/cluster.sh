@@ -7,7 +7,7 @@
 #                                     `pytest -m cluster ARGS` with KUBECONFIG set, stop both
 #
 # kube-apiserver 1.20.2 is built from Debian 12's `kubernetes` source package with Debian's Go
-# 1.19, in GOPATH mode (`make WHAT=cmd/kube-apiserver`, about 5 minutes on 2 cores), after its
+# 1.19, in GOPATH mode (`make WHAT=cmd/kube-apiserver`, about 5 minutes on 2 idle cores), after its
 # vendored modern-go/reflect2 1.0.1, which crashes under Go >= 1.18, is replaced with Debian's
 # 1.0.2. The binary is cached in CACHE (default ${XDG_CACHE_HOME:-~/.cache}/driftgate); delete it
 # to rebuild. etcd is Debian's etcd-server 3.4.
@@ -47,8 +47,7 @@ deb_src_line() {
     # A deb-src entry for the machine's own Debian mirror and release (never written into the
     # repository), in a private apt state directory so that the system's apt is left as it is.
     local mirror codename keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-    mirror=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/*.sources 2> /dev/null \
-        || awk '/^deb / { print $2; exit }' /etc/apt/sources.list)
+    mirror=$(scripts/debian-mirror.sh)
     codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
     if [ -f "$keyring" ]; then
         echo "deb-src [signed-by=$keyring] $mirror $codename main"
@@ -80,7 +79,7 @@ build_apiserver() {
     say "replacing the vendored modern-go/reflect2 1.0.1 with Debian's 1.0.2"
     rm -rf "$tree/vendor/github.com/modern-go/reflect2"
     cp -rL /usr/share/gocode/src/github.com/modern-go/reflect2 "$tree/vendor/github.com/modern-go/"
-    say "building kube-apiserver with Go 1.19 (about 5 minutes on 2 cores)"
+    say "building kube-apiserver with Go 1.19 (about 5 minutes on 2 idle cores)"
     (cd "$tree" && PATH=$GO:$PATH KUBE_GIT_VERSION=v$KUBE_VERSION KUBE_GIT_TREE_STATE=clean \
         make WHAT=cmd/kube-apiserver > "$src/build.log" 2>&1) \
         || { tail -40 "$src/build.log" >&2; exit 1; }

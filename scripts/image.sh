@@ -18,7 +18,7 @@ IMAGE=${IMAGE:-localhost/driftgate:0.1.0}
 GATE_IMAGE=${GATE_IMAGE:-$IMAGE-gate}
 RECORD=${RECORD:-bench/images.json}
 VARIANT=${VARIANT:-cpu}
-BASE=${BASE:-localhost/driftgate-base:bookworm}
+BASE=${BASE:-localhost/driftgate-base:bookworm-slim}
 PYTHON=${PYTHON:-.venv/bin/python}
 WORK=$PWD/.image
 mkdir -p "$WORK"
@@ -47,12 +47,6 @@ else
     exit 1
 fi
 
-apt_mirror() {
-    # The host's own Debian mirror (never written into the repository).
-    awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/*.sources 2> /dev/null \
-        || awk '/^deb / { print $2; exit }' /etc/apt/sources.list
-}
-
 base() {
     if podman image exists "$BASE"; then
         say "base image $BASE exists"
@@ -61,8 +55,13 @@ base() {
     say "creating base image $BASE with debootstrap (about a minute)"
     local rootfs
     rootfs=$(mktemp -d)
-    debootstrap --variant=minbase --include=python3,python3-venv,python3-pip,ca-certificates \
-        bookworm "$rootfs" "$(apt_mirror)" > "$WORK/debootstrap.log"
+    debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates \
+        bookworm "$rootfs" "$(scripts/debian-mirror.sh)" > "$WORK/debootstrap.log"
+    # What no step needs, as Debian's slim images leave out: apt's lists and caches, manuals,
+    # locales, and documentation other than the copyright files.
+    rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/* "$rootfs"/usr/share/man/* \
+        "$rootfs"/usr/share/locale/*
+    find "$rootfs/usr/share/doc" -type f ! -name copyright -delete
     tar -C "$rootfs" -c . | podman import - "$BASE" > /dev/null
     rm -rf "$rootfs"
 }
