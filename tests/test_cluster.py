@@ -162,17 +162,6 @@ def stored(kind: str, name: str, namespace: str) -> dict:
     return json.loads(out.stdout)
 
 
-def test_every_overlay_puts_every_namespaced_object_in_its_namespace(namespace):
-    cluster_scoped = {"Namespace"}
-    for overlay in OVERLAYS:
-        stray = [
-            f"{o['kind']}/{o['metadata']['name']}: {o['metadata'].get('namespace')}"
-            for o in render(overlay)
-            if o["kind"] not in cluster_scoped and o["metadata"].get("namespace") != namespace
-        ]
-        assert not stray, f"{overlay}: {stray}"
-
-
 def test_every_overlay_applies_server_side_in_dependency_order(deployed, namespace):
     for overlay, record in deployed.items():
         kinds = [name.split("/")[0] for name in record["applied"]]
