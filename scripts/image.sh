@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds driftgate's component images, the full one and the gate one, and runs the pipeline in them.
+# Builds driftgate's component images (the full one and the gate one) and runs the pipeline in them.
 #
 #   scripts/image.sh build   build both images: podman (offline, from a wheelhouse, on a
 #                            debootstrap base) when podman is installed, docker (online) otherwise;
