@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PIP    := $(BIN)/python -m pip --disable-pip-version-check
 
-.PHONY: demo test lint unit compile bench bench-replay lock image image-test clean help
+.PHONY: demo test lint unit compile bench bench-replay lock image image-test cluster-test clean help
 .DEFAULT_GOAL := help
 
 help: ## list the targets
@@ -54,13 +54,17 @@ lock: ## re-resolve dependencies from pyproject.toml into requirements.lock and 
 	  echo "# requirements.lock. Regenerate with 'make lock'."; \
 	  .lockvenv/bin/python -m pip freeze --all --exclude-editable | grep -v -e '^driftgate' -e '^pip==' \
 	    | grep -v -x -F -f requirements.lock; } > requirements-dev.lock
+	.lockvenv/bin/python scripts/gate_requirements.py
 	rm -rf .lockvenv
 
-image: $(STAMP) ## build the component image (podman, offline from a wheelhouse; else docker)
+image: $(STAMP) ## build the full and the gate image (podman, offline from a wheelhouse; else docker)
 	PYTHON=$(BIN)/python scripts/image.sh build
 
-image-test: $(STAMP) ## build the image and run the demo's three paths with every step inside it
+image-test: $(STAMP) ## build both images; the demo's closed gate in the gate image, the rest in both
 	PYTHON=$(BIN)/python scripts/image.sh test
+
+cluster-test: $(STAMP) ## the cluster tests against etcd and kube-apiserver on loopback (built once)
+	PYTHON=$(BIN)/python scripts/cluster.sh test
 
 clean: ## remove the virtualenv and local run outputs
 	rm -rf $(VENV) .driftgate local_outputs

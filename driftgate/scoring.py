@@ -8,6 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from driftgate.errors import ConfigError
 from driftgate.integrity import VerifiedDir
 from driftgate.mirror import MIRROR_FILE, Mirror
 
@@ -81,8 +82,16 @@ class SavedModelScorer(_FeatureScorer):
 
     def __init__(self, verified: VerifiedDir) -> None:
         super().__init__(verified.metadata)
-        import tensorflow as tf
-
+        try:
+            import tensorflow as tf
+        except ModuleNotFoundError as exc:  # the gate image holds no TensorFlow
+            raise ConfigError(
+                "the deployed model has no NumPy scoring mirror and this image has no "
+                "TensorFlow to load it",
+                file=str(verified.path),
+                hint="run check in the full image: set images.gate to it, or leave images.gate "
+                "unset",
+            ) from exc
         self._tf = tf
         self.signature = tf.saved_model.load(str(verified.path)).signatures["serving_default"]
 

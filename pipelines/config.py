@@ -27,6 +27,23 @@ from driftgate.stats import DriftSettings
 from driftgate.tasks import check_task
 
 DEFAULT_CONFIG = "penguins.yaml"
+GATE_STEPS = ("ingest", "validate", "check", "decide", "notify")
+TRAIN_STEPS = ("train", "evaluate", "push")
+
+
+class ImageSettings(BaseModel):
+    """Which image each step runs in; unset images fall back to the config's ``image``.
+
+    Attributes:
+        gate: Image of ingest, validate, check, decide and notify: the light gate image, which
+            holds no TensorFlow, TFMA or Beam (``make image`` builds both).
+        train: Image of train, evaluate and push (``training.image`` overrides it for train).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    gate: str | None = None
+    train: str | None = None
 
 
 class Config(BaseModel):
@@ -34,7 +51,8 @@ class Config(BaseModel):
 
     Attributes:
         model_name: Name of the model in the registry and in TF Serving.
-        image: The component image every step runs in.
+        image: The component image of every step that ``images`` does not set.
+        images: The gate and the train images.
         batch_uri: Default batch location (a file, or a directory: its oldest unprocessed batch).
         registry_uri: Default registry directory (a PVC mount in the cluster).
         data: Label, features and CSV parsing.
@@ -53,6 +71,7 @@ class Config(BaseModel):
 
     model_name: str = Field("model", pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
     image: str = "driftgate:0.1.0"
+    images: ImageSettings = ImageSettings()
     batch_uri: str = "/data/batches"
     registry_uri: str = "/registry"
     data: DataSettings
@@ -65,6 +84,16 @@ class Config(BaseModel):
     platform: PlatformSettings = PlatformSettings()
     alerts: AlertSettings = AlertSettings()
     serving: ServingSettings = ServingSettings()
+
+    def step_images(self) -> dict[str, str]:
+        """The image of every step: ``training.image``, then ``images``, then ``image``."""
+        gate = self.images.gate or self.image
+        train = self.images.train or self.image
+        return {
+            **dict.fromkeys(GATE_STEPS, gate),
+            **dict.fromkeys(TRAIN_STEPS, train),
+            "train": self.training.image or train,
+        }
 
 
 def _field(location: tuple) -> str:

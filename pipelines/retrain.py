@@ -7,8 +7,7 @@ The config is compiled in; ``batch_uri``, ``registry_uri`` and ``force`` are run
 parameters.
 """
 
-import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -29,16 +28,27 @@ PIPELINE_NAME = "driftgate-retrain"
 TASKS = ("ingest", "validate", "check", "decide", "train", "evaluate", "push", "notify")
 
 
-def make_components(image: str) -> SimpleNamespace:
-    """Every step as a KFP component running in ``image`` (which already holds kfp)."""
-    make = functools.partial(dsl.component, base_image=image, install_kfp_package=False)
+def make_components(images: str | Mapping[str, str]) -> SimpleNamespace:
+    """Every step as a KFP component in its image (one for all, or one per step name).
+
+    The images already hold kfp, so nothing is installed when a task starts.
+    """
     steps = (ingest, validate, check, decide, train, evaluate, push, notify)
-    return SimpleNamespace(**{step.__name__: make(step) for step in steps})
+    return SimpleNamespace(
+        **{
+            step.__name__: dsl.component(
+                step,
+                base_image=images if isinstance(images, str) else images[step.__name__],
+                install_kfp_package=False,
+            )
+            for step in steps
+        }
+    )
 
 
 def build_pipeline(config: Config) -> Callable:
     """Builds the pipeline function for a config (run it locally or compile it)."""
-    ops = make_components(config.image)
+    ops = make_components(config.step_images())
     model = config.model_name
     data = config.data.model_dump_json()
     drift = config.drift.model_dump_json()

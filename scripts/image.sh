@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
-# Builds driftgate's component image and runs the pipeline inside it.
+# Builds driftgate's component images (the full one and the gate one) and runs the pipeline in them.
 #
-#   scripts/image.sh build   build the image: podman (offline, from a wheelhouse, on a debootstrap
-#                            base) when podman is installed, docker (online) otherwise
-#   scripts/image.sh test    build, then run the demo's three paths with every step in the image
+#   scripts/image.sh build   build both images: podman (offline, from a wheelhouse, on a
+#                            debootstrap base) when podman is installed, docker (online) otherwise;
+#                            their sizes go to RECORD
+#   scripts/image.sh test    build, check examples/custom-image on the full image, then run the
+#                            demo's three paths with every step in a container: the closed-gate
+#                            path in the gate image alone, the others in both
 #
-# Environment: IMAGE (tag, default localhost/driftgate:0.1.0), VARIANT (cpu or gpu), BASE (the
-# podman base image), PYTHON (the venv's python, for downloading wheels and running tests).
+# Environment: IMAGE (full image tag, default localhost/driftgate:0.1.0), GATE_IMAGE (default
+# IMAGE with -gate appended), VARIANT (cpu or gpu), BASE (the podman base image), PYTHON (the
+# venv's python, for downloading wheels and running tests), RECORD (default bench/images.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 IMAGE=${IMAGE:-localhost/driftgate:0.1.0}
+GATE_IMAGE=${GATE_IMAGE:-$IMAGE-gate}
+RECORD=${RECORD:-bench/images.json}
 VARIANT=${VARIANT:-cpu}
-BASE=${BASE:-localhost/driftgate-base:bookworm}
+BASE=${BASE:-localhost/driftgate-base:bookworm-slim}
 PYTHON=${PYTHON:-.venv/bin/python}
 WORK=$PWD/.image
 mkdir -p "$WORK"
@@ -41,12 +47,6 @@ else
     exit 1
 fi
 
-apt_mirror() {
-    # The host's own Debian mirror (never written into the repository).
-    awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/*.sources 2> /dev/null \
-        || awk '/^deb / { print $2; exit }' /etc/apt/sources.list
-}
-
 base() {
     if podman image exists "$BASE"; then
         say "base image $BASE exists"
@@ -55,8 +55,13 @@ base() {
     say "creating base image $BASE with debootstrap (about a minute)"
     local rootfs
     rootfs=$(mktemp -d)
-    debootstrap --variant=minbase --include=python3,python3-venv,python3-pip,ca-certificates \
-        bookworm "$rootfs" "$(apt_mirror)" > "$WORK/debootstrap.log"
+    debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates \
+        bookworm "$rootfs" "$(scripts/debian-mirror.sh)" > "$WORK/debootstrap.log"
+    # What no step needs, as Debian's slim images leave out: apt's lists and caches, manuals,
+    # locales, and documentation other than the copyright files.
+    rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/* "$rootfs"/usr/share/man/* \
+        "$rootfs"/usr/share/locale/*
+    find "$rootfs/usr/share/doc" -type f ! -name copyright -delete
     tar -C "$rootfs" -c . | podman import - "$BASE" > /dev/null
     rm -rf "$rootfs"
 }
@@ -70,20 +75,49 @@ wheelhouse() {
     "$PYTHON" -m pip download --quiet --no-deps --prefer-binary --dest wheelhouse "${locks[@]}"
 }
 
+size() { $ENGINE image inspect "$1" --format '{{.Size}}'; }
+
 build() {
-    local started=$SECONDS
+    local started=$SECONDS args=(--build-arg VARIANT="$VARIANT")
     if [ "$ENGINE" = podman ]; then
         base
         wheelhouse
-        say "building $IMAGE ($VARIANT) with podman, no network"
-        podman build --network none --build-arg BASE_IMAGE="$BASE" --build-arg VARIANT="$VARIANT" \
-            --tag "$IMAGE" . > "$WORK/build.log"
-    else
-        say "building $IMAGE ($VARIANT) with docker"
-        docker build --build-arg VARIANT="$VARIANT" --tag "$IMAGE" . > "$WORK/build.log"
+        args+=(--network none --build-arg BASE_IMAGE="$BASE")
     fi
-    say "built $IMAGE in $((SECONDS - started)) s; size $($ENGINE image inspect "$IMAGE" --format '{{.Size}}' \
-        | awk '{ printf "%.2f GB", $1 / 1e9 }')"
+    say "building $GATE_IMAGE (the gate target) with $ENGINE"
+    $ENGINE build "${args[@]}" --target gate --tag "$GATE_IMAGE" . > "$WORK/build-gate.log"
+    say "building $IMAGE ($VARIANT) with $ENGINE"
+    $ENGINE build "${args[@]}" --tag "$IMAGE" . > "$WORK/build.log"
+    local full gate
+    full=$(size "$IMAGE")
+    gate=$(size "$GATE_IMAGE")
+    say "built both in $((SECONDS - started)) s: $IMAGE $(awk "BEGIN { printf \"%.2f GB\", $full / 1e9 }")," \
+        "$GATE_IMAGE $(awk "BEGIN { printf \"%.2f GB\", $gate / 1e9 }")"
+    "$PYTHON" - "$RECORD" "$full" "$gate" "$($ENGINE --version)" <<'PY'
+import json, platform, sys
+from pathlib import Path
+
+path, full, gate, engine = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+record = {
+    "engine": engine,
+    "machine": f"{platform.system()} {platform.machine()}",
+    "full_bytes": full,
+    "gate_bytes": gate,
+    "gate_share_of_full": round(gate / full, 3),
+}
+Path(path).write_text(json.dumps(record, indent=2) + "\n")
+PY
+}
+
+custom_image() {
+    # examples/custom-image on top of the full image, and the contract it documents.
+    local tag=$IMAGE-team-example args=()
+    [ "$ENGINE" = podman ] && args+=(--network none)
+    say "building examples/custom-image on $IMAGE and checking its contract"
+    $ENGINE build "${args[@]}" --build-arg DRIFTGATE_IMAGE="$IMAGE" --tag "$tag" \
+        examples/custom-image > "$WORK/build-custom.log"
+    $ENGINE run --rm --network none --user 10001:10001 --read-only --tmpfs /tmp "$tag" python3 -c \
+        "import kfp.dsl.executor_main, driftgate.components.train.component, my_models"
 }
 
 run_tests() {
@@ -95,13 +129,14 @@ run_tests() {
         for _ in $(seq 50); do [ -S "$socket" ] && break; sleep 0.1; done
         export DOCKER_HOST=unix://$socket
     fi
-    say "running the pipeline inside $IMAGE"
-    DRIFTGATE_IMAGE=$IMAGE "$PYTHON" -m pytest -m image -p no:cacheprovider -rP tests/test_image.py
+    say "running the pipeline inside $GATE_IMAGE and $IMAGE"
+    DRIFTGATE_IMAGE=$IMAGE DRIFTGATE_GATE_IMAGE=$GATE_IMAGE DRIFTGATE_IMAGE_RECORD=$RECORD \
+        "$PYTHON" -m pytest -m image -p no:cacheprovider -rP tests/test_image.py
     stop_service
 }
 
 case "${1:-}" in
     build) build ;;
-    test) build && run_tests ;;
+    test) build; custom_image; run_tests ;;
     *) echo "usage: scripts/image.sh build|test" >&2; exit 2 ;;
 esac

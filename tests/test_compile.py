@@ -30,10 +30,34 @@ def test_compiled_pipeline_shape():
         assert tasks[name]["cachingOptions"] == {}, f"{name} must not be cached"
     conditions = [t["triggerPolicy"]["condition"] for t in tasks.values() if "triggerPolicy" in t]
     assert conditions == ["inputs.parameter_values['pipelinechannel--decide-Output'] == true"]
-    for executor in spec["deploymentSpec"]["executors"].values():
+    images = {}
+    for name, executor in spec["deploymentSpec"]["executors"].items():
         container = executor["container"]
-        assert container["image"] == "driftgate:0.1.0"
+        images[name.removeprefix("exec-")] = container["image"]
         assert "pip install" not in " ".join(container["command"] + container["args"])
+    assert images == {
+        **dict.fromkeys(
+            ("ingest", "validate", "check", "decide", "notify"), "driftgate:0.1.0-gate"
+        ),
+        **dict.fromkeys(("train", "evaluate", "push"), "driftgate:0.1.0"),
+    }
+
+
+def test_a_teams_training_image_runs_train_and_nothing_else(config, tmp_path):
+    training = config.training.model_copy(update={"image": "registry.example/team/train:3"})
+    path = compile_pipeline(config.model_copy(update={"training": training}), tmp_path / "p.yaml")
+    spec, _platform = yaml.safe_load_all(path.read_text())
+    images = {
+        name.removeprefix("exec-"): executor["container"]["image"]
+        for name, executor in spec["deploymentSpec"]["executors"].items()
+    }
+    assert images.pop("train") == "registry.example/team/train:3"
+    assert images == {
+        **dict.fromkeys(
+            ("ingest", "validate", "check", "decide", "notify"), "driftgate:0.1.0-gate"
+        ),
+        **dict.fromkeys(("evaluate", "push"), "driftgate:0.1.0"),
+    }
 
 
 @pytest.mark.slow
@@ -46,3 +70,12 @@ def test_the_committed_yaml_runs_under_the_local_runner(tmp_path, penguins_frame
     (run_dir,) = (tmp_path / "out").iterdir()
     assert read_task(run_dir, "push").outputs == {"version": 1, "promoted": True}
     assert (tmp_path / "registry" / "penguins" / "1" / "saved_model.pb").exists()
+
+
+def test_image_is_the_default_of_both_the_gate_and_the_train_images(config):
+    plain = config.model_copy(update={"image": "registry.example/driftgate:1"})
+    plain = plain.model_copy(update={"images": type(config.images)()})
+    assert set(plain.step_images().values()) == {"registry.example/driftgate:1"}
+    assert set(plain.step_images()) == {
+        "ingest", "validate", "check", "decide", "train", "evaluate", "push", "notify"
+    }  # fmt: skip

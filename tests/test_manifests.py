@@ -54,6 +54,16 @@ def test_every_overlay_passes_strict_schema_validation(rendered, tmp_path):
     assert len(objects) >= 10
 
 
+def test_every_namespaced_object_lands_in_the_driftgate_namespace(rendered):
+    overlay, objects = rendered
+    stray = [
+        f"{o['kind']}/{o['metadata']['name']}: {o['metadata'].get('namespace')}"
+        for o in objects
+        if o["kind"] != "Namespace" and o["metadata"].get("namespace") != "driftgate"
+    ]
+    assert not stray, f"{overlay}: {stray}"  # an overlay's own objects need its namespace
+
+
 def test_every_workload_meets_the_restricted_pod_security_fields(rendered):
     overlay, objects = rendered
     workloads = [o for o in objects if o["kind"] in WORKLOADS]

@@ -2,10 +2,8 @@
 
 import json
 import os
-import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import ClassVar
 
 import pytest
@@ -14,8 +12,6 @@ from driftgate.errors import ConfigError
 from driftgate.pipelines import remote
 from driftgate.pipelines.cli import main
 from driftgate.pipelines.cron import parse_cron
-
-ROOT = Path(__file__).parent.parent
 
 
 def test_five_field_cron_is_converted_with_a_notice_showing_both_forms():
@@ -168,22 +164,3 @@ def test_submit_and_schedule_against_a_live_kfp(capsys):
         == 0
     )
     assert "created recurring run" in capsys.readouterr().out
-
-
-@pytest.mark.cluster
-@pytest.mark.skipif(
-    not os.environ.get("KUBECONFIG"), reason="needs a live Kubernetes cluster: set KUBECONFIG"
-)
-@pytest.mark.parametrize("overlay", ["dev", "gpu", "prod"])
-def test_overlays_apply_to_a_live_cluster(overlay):
-    kubectl = Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin" / "kubectl"
-    subprocess.run(
-        [
-            str(kubectl),
-            "apply",
-            "--dry-run=server",
-            "-k",
-            str(ROOT / "manifests" / "overlays" / overlay),
-        ],
-        check=True,
-    )

@@ -79,6 +79,8 @@ class TrainingSettings(BaseModel):
         window: Which stored rows join the batch's (see ``components/train/window.py``).
         eval_fraction: Share of the batch held out for evaluation.
         seed: Seed for the split, weight initialisation and shuffling.
+        image: The team's own image for the train step (overrides ``images.train``); it must
+            hold driftgate (see examples/custom-image).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -87,6 +89,7 @@ class TrainingSettings(BaseModel):
     window: WindowSettings = WindowSettings()
     eval_fraction: float = Field(0.3, gt=0, lt=1)
     seed: int = 42
+    image: str | None = None
     keras: KerasSettings = KerasSettings()
     sklearn: SklearnSettings = SklearnSettings()
     tuning: TuningSettings = TuningSettings()

@@ -1,0 +1,1 @@
+"""The team's own model code, importable in the training image as ``my_models``."""
