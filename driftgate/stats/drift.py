@@ -10,7 +10,7 @@ from typing import Literal
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from driftgate.errors import ConfigError
 from driftgate.stats import divergence
@@ -34,16 +34,14 @@ class Thresholds(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    @model_validator(mode="after")
-    def _in_range(self) -> Thresholds:
-        """Checks numeric thresholds: divergences are non-negative, JS at most 1."""
-        for name in ("js", "psi"):
-            value = getattr(self, name)
-            if isinstance(value, float) and not (0 <= value <= (1 if name == "js" else math.inf)):
-                raise ValueError(
-                    f"{name} must be auto, null or in [0, {1 if name == 'js' else 'inf'}]"
-                )
-        return self
+    @field_validator("js", "psi")
+    @classmethod
+    def _in_range(cls, value: float | str | None, info: ValidationInfo) -> float | str | None:
+        """Divergences are non-negative, and JS is at most 1."""
+        top = 1.0 if info.field_name == "js" else math.inf
+        if isinstance(value, float) and not 0 <= value <= top:
+            raise ValueError(f"must be auto, null or a number in [0, {top:g}]")
+        return value
 
     js: float | Literal["auto"] | None = 0.1
     psi: float | Literal["auto"] | None = None
