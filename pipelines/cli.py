@@ -134,6 +134,15 @@ def cmd_versions(args: argparse.Namespace) -> int:
     return 1 if args.verify and any(row.integrity != "verified" for row in rows) else 0
 
 
+def cmd_prune(args: argparse.Namespace) -> int:
+    """Deletes old versions, never production, its parent or the previous production version."""
+    registry = _registry(args)
+    deleted = registry.prune(args.keep)
+    listed = ", ".join(map(str, deleted)) if deleted else "none"
+    _say(f"{registry.model}: deleted versions {listed}; kept {registry.versions()}")
+    return 0
+
+
 def _metric(value: float | None) -> str:
     return "–" if value is None else f"{value:.4f}"
 
@@ -369,6 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text in (
         ("versions", "list a model's versions: metrics, creation time, production"),
         ("rollback", "point production at an earlier verified version"),
+        ("prune", "delete all but the newest versions (never production, its parent or previous)"),
     ):
         command = sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
         command.add_argument(
@@ -384,6 +394,11 @@ def build_parser() -> argparse.ArgumentParser:
             )
             command.add_argument("--json", action="store_true", help="print JSON")
             command.set_defaults(func=cmd_versions)
+        elif name == "prune":
+            command.add_argument(
+                "--keep", type=int, required=True, help="how many of the newest versions to keep"
+            )
+            command.set_defaults(func=cmd_prune)
         else:
             command.add_argument(
                 "--to", type=int, help="the version to serve (default: the one before production)"
