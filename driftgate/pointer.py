@@ -88,11 +88,17 @@ def model_dirs(base: Path) -> list[Path]:
     return sorted(p for p in base.iterdir() if MODEL_NAME.fullmatch(p.name) and p.is_dir())
 
 
-def write_serving_config(base: Path, serving_root: str) -> None:
+def write_serving_config(base: Path, serving_root: str, after_change: bool = True) -> None:
     """Rewrites TF Serving's model config to serve each model's production version.
 
     TF Serving polls this file (``--model_config_file_poll_wait_seconds``), so a push or a
     rollback switches the served version without a restart. Only SavedModel versions are listed.
+
+    Args:
+        base: The registry directory.
+        serving_root: Where TF Serving mounts the registry.
+        after_change: False for the rewrite that heals a config left stale by a crash (the
+            crash point ``during-serving-config`` marks the rewrite after a pointer change).
     """
     with file_lock(base / SERVING_LOCK, LOCK_TIMEOUT_S, "another models.config writer"):
         entries = []
@@ -115,5 +121,5 @@ def write_serving_config(base: Path, serving_root: str) -> None:
         atomic_write(
             base / SERVING_CONFIG,
             "model_config_list {\n" + "".join(entries) + "}\n",
-            before_replace=lambda: crash_point("during-serving-config"),
+            before_replace=(lambda: crash_point("during-serving-config")) if after_change else None,
         )

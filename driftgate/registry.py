@@ -288,7 +288,7 @@ class Registry:
         crash_point("after-fsync")
         with self.lock():
             # heals a push killed between its pointer and models.config
-            write_serving_config(self.base, self.serving_root)
+            write_serving_config(self.base, self.serving_root, after_change=False)
             self._remove_leftovers(keep=staged)
             version = max(self.versions(), default=0) + 1
             update_manifest(staged, {"version": version})
