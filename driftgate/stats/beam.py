@@ -89,15 +89,20 @@ class StatsCombineFn(beam.CombineFn):
 
 
 class SampleCombineFn(beam.CombineFn):
-    """Combines record batches into a uniform row sample (bottom-k, mergeable)."""
+    """Combines record batches into a uniform row sample (bottom-k, mergeable).
 
-    def __init__(self, capacity: int, seed: int = 0) -> None:
+    Every accumulator draws its priorities from its own seed, taken from the operating system's
+    entropy: accumulators that shared a seed would give the i-th row of every shard the same
+    priority, and the merged sample would keep the same rows of every shard. The sample is
+    therefore uniform but not reproducible from run to run.
+    """
+
+    def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self.seed = seed
 
     def create_accumulator(self) -> RowSampler:
-        """An empty sample; each worker draws its own priorities."""
-        return RowSampler(self.capacity, self.seed)
+        """An empty sample with a fresh seed of its own."""
+        return RowSampler(self.capacity, seed=None)
 
     def add_input(self, accumulator: RowSampler, batch: pa.RecordBatch) -> RowSampler:
         """Offers a batch's rows."""
