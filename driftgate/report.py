@@ -22,7 +22,9 @@ th{background:#f5f7f9}.drift{color:#b3261e;font-weight:600}.ok{color:#1e7a34}
 .num{font-variant-numeric:tabular-nums}
 """
 REF_COLOR, CUR_COLOR = "#7a8ca3", "#e07b39"
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
+# Markdown's control characters; "_" only where it could open or close emphasis (body_mass_g
+# stays readable).
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*{}\[\]()#!|~>]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
 
 
 def markdown_escape(value: object) -> str:

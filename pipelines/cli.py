@@ -184,6 +184,20 @@ def _input_kinds(files: list[str], config):
     )
 
 
+def _direct_workers(args: argparse.Namespace) -> list[str]:
+    """DirectRunner options for --direct-num-workers: worker processes, not threads."""
+    if args.direct_num_workers is None:
+        return []
+    if args.runner != "DirectRunner" or args.direct_num_workers < 1:
+        raise SystemExit(
+            "driftgate stats: --direct-num-workers needs --runner DirectRunner and a count >= 1"
+        )
+    return [
+        f"--direct_num_workers={args.direct_num_workers}",
+        "--direct_running_mode=multi_processing",
+    ]
+
+
 def cmd_stats(args: argparse.Namespace) -> int:
     """Computes dataset statistics with Apache Beam; with --reference, also their drift."""
     import time
@@ -216,7 +230,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
         kinds,
         config.data.csv_options(),
         args.output,
-        [f"--runner={args.runner}", *args.beam_option],
+        [f"--runner={args.runner}", *_direct_workers(args), *args.beam_option],
         binning=binning,
         bins=config.drift.bins,
         top_k=config.drift.top_k,
@@ -428,6 +442,13 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--config", help=config_help + "; its data and drift sections apply")
     stats.add_argument(
         "--runner", default="DirectRunner", help="Beam runner (default: %(default)s)"
+    )
+    stats.add_argument(
+        "--direct-num-workers",
+        type=int,
+        metavar="N",
+        help="run DirectRunner with N worker processes (multi_processing mode): the same "
+        "worker boundary and serialisation as a distributed runner",
     )
     stats.add_argument(
         "--beam-option",
