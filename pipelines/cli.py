@@ -206,7 +206,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
     from driftgate.report import drift_html, drift_markdown
     from driftgate.schema import FeatureKinds
     from driftgate.stats import compare
-    from driftgate.stats.beam import expand, read_proto, run_stats
+    from driftgate.stats.beam import read_proto, run_stats
+    from driftgate.tabular import expand
 
     config = load_config(args.config)
     files = expand(args.input)

@@ -14,19 +14,19 @@ from collections.abc import Iterator
 import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
-from apache_beam.io.filesystems import FileSystems
 
 from driftgate.schema import FeatureKinds
 from driftgate.stats.accumulator import DatasetStats
 from driftgate.stats.binning import Binning, binning_from_sample
 from driftgate.stats.sample import RowSampler
-from driftgate.tabular import CsvOptions, detect_format, iter_csv_typed, open_parquet, resolve
-
-
-def expand(patterns: list[str]) -> list[str]:
-    """Files matching the patterns (local paths, gs://, s3://, … anything Beam can list)."""
-    files = [m.path for result in FileSystems.match(patterns) for m in result.metadata_list]
-    return sorted(set(files))
+from driftgate.tabular import (
+    CsvOptions,
+    detect_format,
+    filesystem,
+    iter_csv_typed,
+    open_parquet,
+    resolve,
+)
 
 
 def splits(files: list[str]) -> list[tuple[str, int | None]]:
@@ -123,18 +123,20 @@ class SampleCombineFn(beam.CombineFn):
 
 
 def write_proto(stats: DatasetStats, output: str) -> None:
-    """Writes statistics as a binary DatasetFeatureStatisticsList with Beam's filesystems."""
-    with FileSystems.create(output) as handle:
+    """Writes statistics as a binary DatasetFeatureStatisticsList (local path or URI)."""
+    fs, path = filesystem(output)
+    with fs.open_output_stream(path) as handle:
         handle.write(stats.to_proto("statistics").SerializeToString())
 
 
 def read_proto(path: str) -> DatasetStats:
-    """Reads statistics written by :func:`write_proto` (local path or gs:// / s3:// URI)."""
+    """Reads statistics written by :func:`write_proto` (local path or ``gs://`` / ``s3://`` URI)."""
     from tensorflow_metadata.proto.v0 import statistics_pb2
 
     from driftgate.stats.accumulator import from_proto
 
-    with FileSystems.open(path) as handle:
+    fs, where = filesystem(path)
+    with fs.open_input_stream(where) as handle:
         return from_proto(statistics_pb2.DatasetFeatureStatisticsList.FromString(handle.read()))
 
 
