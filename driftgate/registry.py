@@ -352,7 +352,12 @@ class Registry:
 
         Returns:
             The deleted versions.
+
+        Raises:
+            RegistryError: ``keep`` is below 1.
         """
+        if keep < 1:
+            raise RegistryError(f"cannot keep {keep} versions", hint="keep at least 1")
         with self.lock():
             return self._prune(keep)
 

@@ -27,6 +27,7 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).parent.parent
 MOTO = ROOT / ".venv-moto"
 BUCKET = "driftgate-batches"
+SETTINGS = DataSettings(label="species")
 
 
 def _free_port() -> int:
@@ -106,7 +107,7 @@ def batches(s3, penguins_frame, tmp_path_factory):
 
 
 def test_ingest_reads_the_newest_batch_of_a_bucket_prefix(batches, tmp_path):
-    result = ingest(f"s3://{BUCKET}/batches/", tmp_path / "batch.parquet", DataSettings(label="species"))
+    result = ingest(f"s3://{BUCKET}/batches/", tmp_path / "batch.parquet", SETTINGS)
     local = (batches / "2009.csv").read_bytes()
     assert result.source == f"s3://{BUCKET}/batches/2009.csv"
     assert (result.format, result.bytes) == ("csv", len(local))
@@ -116,7 +117,7 @@ def test_ingest_reads_the_newest_batch_of_a_bucket_prefix(batches, tmp_path):
 
 def test_a_missing_object_is_one_line(batches, tmp_path):
     with pytest.raises(DataError, match="does not exist") as caught:
-        ingest(f"s3://{BUCKET}/batches/1999.csv", tmp_path / "x.parquet", DataSettings(label="species"))
+        ingest(f"s3://{BUCKET}/batches/1999.csv", tmp_path / "x.parquet", SETTINGS)
     assert caught.value.one_line().startswith(f"s3://{BUCKET}/batches/1999.csv: does not exist")
     assert not (tmp_path / "x.parquet").exists()
 

@@ -114,6 +114,9 @@ def test_the_cli_prunes_and_says_what_it_deleted(tmp_path, capsys):
     assert main(["prune", "--registry", str(tmp_path), "--model", "m", "--keep", "1"]) == 0
     assert "deleted versions 1, 2" in capsys.readouterr().out
     assert registry.versions() == [3, 4]
+    assert main(["prune", "--registry", str(tmp_path), "--model", "m", "--keep", "0"]) == 1
+    assert "cannot keep 0 versions" in capsys.readouterr().err
+    assert registry.versions() == [3, 4]
 
 
 @pytest.fixture
