@@ -6,6 +6,7 @@ import fcntl
 import json
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -40,8 +41,16 @@ def _as_nobody(action) -> int:
     return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
 
 
-def test_a_lost_and_found_directory_does_not_break_pushes():
-    base = Path(tempfile.mkdtemp(prefix="registry-"))
+@pytest.fixture
+def shared_dir():
+    """A directory that a process without root's rights can reach (tmp_path's parents are 0700)."""
+    path = Path(tempfile.mkdtemp(prefix="registry-"))
+    yield path
+    shutil.rmtree(path)
+
+
+def test_a_lost_and_found_directory_does_not_break_pushes(shared_dir):
+    base = shared_dir
     base.chmod(0o777)
     (base / "lost+found").mkdir(mode=0o700)  # what mkfs.ext4 leaves, root's only
     (base / "lost+found").chmod(0o700)
