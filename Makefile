@@ -66,5 +66,12 @@ image-test: $(STAMP) ## build both images; the demo's closed gate in the gate im
 cluster-test: $(STAMP) ## the cluster tests against etcd and kube-apiserver on loopback (built once)
 	PYTHON=$(BIN)/python scripts/cluster.sh test
 
-clean: ## remove the virtualenv and local run outputs
-	rm -rf $(VENV) .driftgate local_outputs
+# moto's S3 server for tests/test_object_store.py, in its own virtualenv: its pins are not ours.
+MOTO_VERSION := 5.2.5
+.venv-moto/.installed:
+	$(PYTHON) -m venv .venv-moto
+	.venv-moto/bin/python -m pip --disable-pip-version-check install --quiet 'moto[server]==$(MOTO_VERSION)'
+	@touch $@
+
+clean: ## remove the virtualenvs and local run outputs
+	rm -rf $(VENV) .venv-moto .driftgate local_outputs

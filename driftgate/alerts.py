@@ -14,6 +14,7 @@ import logging
 import os
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -94,12 +95,16 @@ def _post(url: str, payload: dict, timeout: float) -> None:
     with urllib.request.urlopen(request, timeout=timeout) as response:
         if response.status >= 300:
             raise urllib.error.HTTPError(
-                url, response.status, "unexpected status", response.headers, None
+                "webhook", response.status, "unexpected status", response.headers, None
             )
 
 
 def send(alert: Alert, settings: AlertSettings) -> list[str]:
-    """Delivers an alert to every configured sink.
+    """Delivers an alert to every configured sink; never raises.
+
+    A sink that fails (an unwritable file, a malformed or unreachable webhook) gives a ``FAILED``
+    line instead of an exception, so an alert can neither fail a step nor hide the failure it
+    reports. The webhook URL is a secret: no line, log record or message ever holds it.
 
     Args:
         alert: The event.
@@ -113,11 +118,7 @@ def send(alert: Alert, settings: AlertSettings) -> list[str]:
         return []
     outcomes = []
     if settings.file:
-        path = Path(settings.file)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a") as sink:
-            sink.write(json.dumps(asdict(alert), sort_keys=True) + "\n")
-        outcomes.append(f"{alert.kind} alert written to {path}")
+        outcomes.append(_write(alert, Path(settings.file)))
     url = os.environ.get(settings.webhook_url_env, "").strip()
     if url:
         outcomes.append(_deliver(alert, url, settings))
@@ -131,20 +132,52 @@ def send(alert: Alert, settings: AlertSettings) -> list[str]:
     return outcomes
 
 
+def _write(alert: Alert, path: Path) -> str:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a") as sink:
+            sink.write(json.dumps(asdict(alert), sort_keys=True) + "\n")
+    except OSError as exc:
+        message = f"{alert.kind} alert FAILED to be written to {path}: {exc.strerror or exc}"
+        log.error("%s", message)
+        return message
+    return f"{alert.kind} alert written to {path}"
+
+
+def _reason(exc: Exception) -> str:
+    """What went wrong, from the exception's type and status only (its text may quote the URL)."""
+    if isinstance(exc, urllib.error.HTTPError):
+        return f"HTTP status {exc.code}"
+    cause = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+    if isinstance(cause, OSError) and cause.strerror:
+        return cause.strerror
+    return type(cause).__name__
+
+
 def _deliver(alert: Alert, url: str, settings: AlertSettings) -> str:
+    where = f"the webhook in ${settings.webhook_url_env}"
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        message = (
+            f"{alert.kind} alert FAILED: {where} is not an http(s):// URL; set it to the full "
+            "URL, scheme included"
+        )
+        log.error("%s", message)
+        return message
     delay = settings.backoff_seconds
-    error: Exception | None = None
+    reason = ""
     for attempt in range(1, settings.retries + 2):
         try:
             _post(url, alert.slack(), settings.timeout_seconds)
             return f"{alert.kind} alert delivered to the webhook (attempt {attempt})"
-        except (OSError, urllib.error.URLError) as exc:
-            error = exc
-            log.warning("alert delivery attempt %d failed: %s", attempt, exc)
+        except Exception as exc:  # an alert never fails a run, whatever urllib raises
+            reason = _reason(exc)
+            log.warning("alert delivery to %s, attempt %d failed: %s", where, attempt, reason)
             if attempt <= settings.retries:
                 time.sleep(delay)
                 delay *= 2
-    message = f"{alert.kind} alert FAILED after {settings.retries + 1} attempts: {error}"
+    attempts = settings.retries + 1
+    message = f"{alert.kind} alert FAILED after {attempts} attempts to {where}: {reason}"
     log.error("%s", message)
     return message
 

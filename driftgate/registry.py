@@ -8,8 +8,12 @@ Layout::
     <base>/<model>/<N>/schema.pbtxt      schema of its training data
     <base>/<model>/<N>/reference_*.      reference statistics and row sample of its training data
     <base>/<model>/<N>/training_data.parquet   its training window (the next run's reference)
-    <base>/<model>/production.json       the production pointer
+    <base>/<model>/production.json       the production pointer (version and generation)
     <base>/<model>/.staging-<id>/        a push in progress (never a version: not an integer)
+    <base>/<model>/.pruned-<id>/         a version being deleted by retention (already gone)
+
+Model names are ``[A-Za-z0-9][A-Za-z0-9_.-]*``; other directories in ``<base>`` (such as
+``lost+found`` on an ext4 volume) are not models and are ignored.
 
 Rules that keep it consistent when pushes crash or race:
 
@@ -17,21 +21,27 @@ Rules that keep it consistent when pushes crash or race:
   (``fcntl.flock`` on ``<model>/.lock``), picks ``N = max(versions) + 1`` and renames the staging
   directory to ``N``. A rename within one filesystem is atomic: a version is either absent or
   complete, whatever instant the process is killed.
-- The production pointer is replaced atomically (write, fsync, ``os.replace``) and only ever
-  names a version that is already complete. TF Serving's ``models.config`` is derived from the
-  pointers and rewritten after each change; if a process dies between the two, TF Serving keeps
-  serving the previous (complete) version until the next push or rollback rewrites it.
+- The production pointer is replaced atomically (write, fsync, ``os.replace``) under its own
+  lock (``<model>/.pointer.lock``) and only ever names a version that is already complete. Each
+  change increments its ``generation``.
+- TF Serving's ``models.config`` is derived from the pointers, each read under its own lock, and
+  rewritten under one registry-wide lock (``<base>/.serving.lock``), so the last writer always
+  writes every model's current pointer. If a process dies between a pointer change and the
+  rewrite, TF Serving keeps serving the previous (complete) version until the next push or
+  rollback rewrites it. Lock order: model, then serving, then pointer.
 - Compare-and-swap: a push promotes its version only if production still is the version the run
-  compared against (its parent). If another run promoted a version in the meantime, the new
-  version is kept but not promoted, and the push says so.
+  compared against (its parent) and, when the run recorded it, at the same generation, so
+  push, rollback, push cannot pass for "unchanged". Otherwise the new version is kept but not
+  promoted, and the push says so.
+- Retention (``keep_versions``) renames old versions out of the way atomically, then deletes
+  them; it never touches the production version, its parent or the previous production version.
+- The first lock taken on a volume checks that locks work there (:mod:`driftgate.locking`).
 - Only filesystem paths are supported: object stores have no atomic rename.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import fcntl
 import json
 import os
 import shutil
@@ -42,42 +52,67 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from driftgate.errors import IntegrityError, RegistryError
-from driftgate.integrity import VerifiedDir, fsync_tree, verify, write_manifest
+from pydantic import BaseModel, ConfigDict, Field
 
-POINTER = "production.json"
+from driftgate.crashpoints import crash_point
+from driftgate.errors import IntegrityError, RegistryError
+from driftgate.integrity import (
+    VerifiedDir,
+    fsync_dir,
+    fsync_tree,
+    update_manifest,
+    verify,
+    write_manifest,
+)
+from driftgate.locking import file_lock
+from driftgate.pointer import (
+    LOCK_TIMEOUT_S,
+    MODEL_NAME,
+    read_pointer,
+    utc_now,
+    write_pointer,
+    write_serving_config,
+)
+from driftgate.pointer import POINTER as POINTER
+from driftgate.pointer import SERVING_CONFIG as SERVING_CONFIG
+
 SCHEMA_FILE = "schema.pbtxt"
 REFERENCE_STATS = "reference_stats.pb"
 REFERENCE_SAMPLE = "reference_sample.parquet"
 TRAINING_DATA = "training_data.parquet"
 EVALUATION_FILE = "evaluation.json"
-SERVING_CONFIG = "models.config"
 STAGING_PREFIX = ".staging-"
-LOCK_TIMEOUT_S = 120.0
+PRUNED_PREFIX = ".pruned-"
 STALE_STAGING_S = 24 * 3600
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+def check_model_name(name: str) -> str:
+    """Returns ``name`` if it is a valid model name (it becomes a directory name).
+
+    Raises:
+        RegistryError: It is empty, too long, or holds a character outside ``A-Za-z0-9_.-``
+            (a ``/`` or a leading ``.`` would leave the registry directory).
+    """
+    if not MODEL_NAME.fullmatch(name):
+        raise RegistryError(
+            f"model name {name!r} is not allowed",
+            hint="use letters, digits, '_', '.' and '-', starting with a letter or digit "
+            "(at most 128 characters)",
+        )
+    return name
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+class RegistrySettings(BaseModel):
+    """Registry policy.
 
+    Attributes:
+        keep_versions: Keep at most this many newest versions of each model (plus production, its
+            parent and the previous production version); null keeps every version.
+    """
 
-def atomic_write(path: Path, text: str) -> None:
-    """Replaces ``path`` with ``text`` so that readers see the old or the new file, never a mix."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    with open(tmp, "w") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    model_config = ConfigDict(extra="forbid")
+
+    keep_versions: int | None = Field(None, ge=1)
 
 
 @dataclass(frozen=True)
@@ -105,7 +140,13 @@ class PushResult:
 class Registry:
     """The versions of one model in a registry directory."""
 
-    def __init__(self, base: str | Path, model: str, serving_root: str = "/models") -> None:
+    def __init__(
+        self,
+        base: str | Path,
+        model: str,
+        serving_root: str = "/models",
+        keep_versions: int | None = None,
+    ) -> None:
         if "://" in str(base):
             raise RegistryError(
                 "only filesystem paths are supported for the registry (mount a PVC); object "
@@ -113,9 +154,10 @@ class Registry:
                 file=str(base),
             )
         self.base = Path(base)
-        self.model = model
+        self.model = check_model_name(model)
         self.dir = self.base / model
         self.serving_root = serving_root
+        self.keep_versions = keep_versions
 
     # Reading -------------------------------------------------------------------------------
 
@@ -127,24 +169,28 @@ class Registry:
 
     def production(self) -> int | None:
         """The production version, or None before the first promotion."""
-        pointer = self.dir / POINTER
-        if not pointer.exists():
-            return None
-        try:
-            return int(json.loads(pointer.read_text())["version"])
-        except (ValueError, KeyError, TypeError) as exc:
-            raise RegistryError("the production pointer is unreadable", file=str(pointer)) from exc
+        return self.production_state()[0]
+
+    def production_state(self) -> tuple[int | None, int]:
+        """The production version and the pointer's generation (0 before the first promotion).
+
+        The generation grows by one with every change of the pointer; pass it to :meth:`push`
+        so that compare-and-swap sees a push, rollback, push sequence as a change.
+        """
+        pointer = read_pointer(self.dir)
+        return pointer.version, pointer.generation
 
     def path(self, version: int) -> Path:
         """Directory of a version."""
         return self.dir / str(version)
 
     def verified(self, version: int) -> VerifiedDir:
-        """Verifies a version's checksums before it is loaded.
+        """Verifies a version's signature and checksums before it is loaded.
 
         Raises:
             RegistryError: The version does not exist.
-            IntegrityError: A file was changed, removed or added since the push.
+            IntegrityError: A file was changed, removed or added since the push, or the
+                manifest's signature is missing or wrong while signing is on.
         """
         path = self.path(version)
         if not path.is_dir():
@@ -199,26 +245,10 @@ class Registry:
 
     @contextlib.contextmanager
     def lock(self, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
-        """Holds the model's exclusive lock."""
+        """Holds the model's exclusive lock (``<model>/.lock``); checks the volume's locks first."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        with open(self.dir / ".lock", "a+") as handle:
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise RegistryError(
-                            f"another push has held the lock for over {timeout:.0f} s",
-                            file=str(self.dir / ".lock"),
-                            hint="retry later",
-                        ) from None
-                    time.sleep(0.05)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with file_lock(self.dir / ".lock", timeout, "another push"):
+            yield
 
     @contextlib.contextmanager
     def staging(self) -> Iterator[Path]:
@@ -232,7 +262,12 @@ class Registry:
             shutil.rmtree(path, ignore_errors=True)
 
     def push(
-        self, staged: Path, metadata: dict[str, Any], parent: int | None, promote: bool = True
+        self,
+        staged: Path,
+        metadata: dict[str, Any],
+        parent: int | None,
+        promote: bool = True,
+        parent_generation: int | None = None,
     ) -> PushResult:
         """Publishes a staged directory as the next version and, if allowed, promotes it.
 
@@ -241,36 +276,48 @@ class Registry:
             metadata: Metadata to record; checksums, version and parent are added.
             parent: The production version this run compared against (None on the first run).
             promote: Whether to make the version production (compare-and-swap on ``parent``).
+            parent_generation: The pointer's generation when the run read ``parent``; None
+                compares versions only.
 
         Returns:
             The new version and whether it became production.
         """
-        write_manifest(staged, {**metadata, "parent_version": parent, "created_at": _now()})
+        write_manifest(staged, {**metadata, "parent_version": parent, "created_at": utc_now()})
+        crash_point("after-staging")
         fsync_tree(staged)
+        crash_point("after-fsync")
         with self.lock():
-            write_serving_config(
-                self.base, self.serving_root
-            )  # heals a push killed after its pointer
-            self._remove_stale_staging(keep=staged)
+            # heals a push killed between its pointer and models.config
+            write_serving_config(self.base, self.serving_root, after_change=False)
+            self._remove_leftovers(keep=staged)
             version = max(self.versions(), default=0) + 1
-            manifest = json.loads((staged / "metadata.json").read_text())
-            manifest["version"] = version
-            (staged / "metadata.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
+            update_manifest(staged, {"version": version})
             fsync_tree(staged)
             os.rename(staged, self.path(version))
-            _fsync_dir(self.dir)
-            if not promote:
-                return PushResult(version, False, f"stored version {version} without promoting it")
-            current = self.production()
-            if current != parent:
-                return PushResult(
-                    version,
-                    False,
-                    f"stored version {version} but did not promote it: production moved from "
-                    f"{parent} to {current} while this run was evaluating; run again to compare "
-                    f"against version {current}",
-                )
-            self._set_production(version, previous=current, reason="push")
+            fsync_dir(self.dir)
+            crash_point("after-rename")
+            result = self._promote(version, parent, parent_generation) if promote else None
+            if self.keep_versions:
+                self._prune(self.keep_versions)
+        stored = f"stored version {version} without promoting it"
+        return result or PushResult(version, False, stored)
+
+    def _promote(self, version: int, parent: int | None, generation: int | None) -> PushResult:
+        current, current_generation = self.production_state()
+        if current != parent or generation not in (None, current_generation):
+            moved = (
+                f"from {parent} to {current}"
+                if current != parent
+                else f"away from {parent} and back (generation {generation} to "
+                f"{current_generation})"
+            )
+            return PushResult(
+                version,
+                False,
+                f"stored version {version} but did not promote it: production moved {moved} "
+                f"while this run was evaluating; run again to compare against version {current}",
+            )
+        self._set_production(version, reason="push")
         return PushResult(version, True, f"version {version} is now production")
 
     def rollback(self, to: int | None = None) -> tuple[int | None, int]:
@@ -293,41 +340,49 @@ class Registry:
                     )
                 to = earlier[-1]
             self.verified(to)
-            self._set_production(to, previous=current, reason="rollback")
+            self._set_production(to, reason="rollback")
         return current, to
 
-    def _set_production(self, version: int, previous: int | None, reason: str) -> None:
-        pointer = {"version": version, "previous": previous, "reason": reason, "updated_at": _now()}
-        atomic_write(self.dir / POINTER, json.dumps(pointer, indent=2) + "\n")
+    def prune(self, keep: int) -> list[int]:
+        """Deletes all but the ``keep`` newest versions, sparing production and its relatives.
+
+        Spared whatever their age: the production version, its parent (the version it was
+        compared against) and the previous production version (the rollback target). Each
+        version is first renamed out of the version namespace (atomic), then deleted.
+
+        Returns:
+            The deleted versions.
+
+        Raises:
+            RegistryError: ``keep`` is below 1.
+        """
+        if keep < 1:
+            raise RegistryError(f"cannot keep {keep} versions", hint="keep at least 1")
+        with self.lock():
+            return self._prune(keep)
+
+    def _prune(self, keep: int) -> list[int]:
+        pointer = read_pointer(self.dir)
+        spared = {pointer.version, pointer.previous}
+        if pointer.version is not None:
+            spared.add(self.metadata(pointer.version).get("parent_version"))
+        doomed = [v for v in self.versions()[:-keep] if v not in spared]
+        for version in doomed:
+            trash = self.dir / f"{PRUNED_PREFIX}{version}-{uuid.uuid4().hex}"
+            os.rename(self.path(version), trash)
+            fsync_dir(self.dir)
+            shutil.rmtree(trash, ignore_errors=True)
+        return doomed
+
+    def _set_production(self, version: int, reason: str) -> None:
+        write_pointer(self.dir, version, reason)
+        crash_point("after-pointer")
         write_serving_config(self.base, self.serving_root)
 
-    def _remove_stale_staging(self, keep: Path) -> None:
+    def _remove_leftovers(self, keep: Path) -> None:
         cutoff = time.time() - STALE_STAGING_S
         for path in self.dir.glob(f"{STAGING_PREFIX}*"):
             if path != keep and path.stat().st_mtime < cutoff:
                 shutil.rmtree(path, ignore_errors=True)
-
-
-def write_serving_config(base: Path, serving_root: str) -> None:
-    """Rewrites TF Serving's model config to serve each model's production version.
-
-    TF Serving polls this file (``--model_config_file_poll_wait_seconds``), so a push or a
-    rollback switches the served version without a restart. Only SavedModel versions are listed.
-    """
-    entries = []
-    for model_dir in sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        registry = Registry(base, model_dir.name, serving_root)
-        version = registry.production()
-        if version is None or registry.metadata(version).get("format") != "saved_model":
-            continue
-        entries.append(
-            "  config {\n"
-            f'    name: "{model_dir.name}"\n'
-            f'    base_path: "{serving_root.rstrip("/")}/{model_dir.name}"\n'
-            '    model_platform: "tensorflow"\n'
-            f"    model_version_policy {{ specific {{ versions: {version} }} }}\n"
-            "  }\n"
-        )
-    with open(base / ".serving.lock", "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        atomic_write(base / SERVING_CONFIG, "model_config_list {\n" + "".join(entries) + "}\n")
+        for path in self.dir.glob(f"{PRUNED_PREFIX}*"):
+            shutil.rmtree(path, ignore_errors=True)

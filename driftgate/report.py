@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 
 from driftgate.stats.drift import DriftResult, FeatureDrift
 
@@ -21,6 +22,23 @@ th{background:#f5f7f9}.drift{color:#b3261e;font-weight:600}.ok{color:#1e7a34}
 .num{font-variant-numeric:tabular-nums}
 """
 REF_COLOR, CUR_COLOR = "#7a8ca3", "#e07b39"
+# Markdown's control characters; "_" only where it could open or close emphasis (body_mass_g
+# stays readable).
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*{}\[\]()#!|~>]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
+
+
+def markdown_escape(value: object) -> str:
+    """A value from the data, made inert in Markdown: one line, no markup, no HTML, no link.
+
+    Args:
+        value: A feature name, a category or any other text that comes from a user's data.
+
+    Returns:
+        The text with every Markdown control character backslash-escaped and ``&``/``<`` as
+        HTML entities, safe inside a table cell.
+    """
+    text = " ".join(str(value).split()).replace("&", "&amp;").replace("<", "&lt;")
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
 def _fmt(value: float | None) -> str:
@@ -65,6 +83,8 @@ def _metric_cell(feature: FeatureDrift, metric: str) -> str:
     value = feature.metrics.get(metric)
     limit = feature.thresholds.get(metric)
     text = _fmt(value)
+    if metric == "ks_pvalue" and value is not None:
+        text += " (exact)" if feature.metrics.get("ks_exact") else " (asymptotic)"
     if limit is not None:
         css = "drift" if metric in feature.exceeded else "ok"
         text = f'<span class="{css}">{text}</span> / {_fmt(limit)}'
@@ -125,7 +145,7 @@ def drift_markdown(result: DriftResult, limit: int = 10) -> str:
         f"Rows: reference {result.reference_rows:,}, batch {result.current_rows:,}.",
         "",
     ]
-    lines += [f"> ⚠ {w}" for w in result.warnings]
+    lines += [f"> ⚠ {markdown_escape(w)}" for w in result.warnings]
     lines += [
         "",
         "| feature | kind | verdict | JS | PSI | L∞ | Wasserstein |",
@@ -134,5 +154,5 @@ def drift_markdown(result: DriftResult, limit: int = 10) -> str:
     for f in result.features[:limit]:
         verdict = f"drift ({', '.join(f.exceeded)})" if f.drifted else "ok"
         cells = " | ".join(_fmt(f.metrics.get(m)) for m in ("js", "psi", "linf", "wasserstein"))
-        lines.append(f"| {f.name} | {f.kind} | {verdict} | {cells} |")
+        lines.append(f"| {markdown_escape(f.name)} | {f.kind} | {verdict} | {cells} |")
     return "\n".join(lines) + "\n"

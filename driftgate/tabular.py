@@ -12,6 +12,7 @@ import csv
 import hashlib
 import io
 import json
+import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -74,6 +75,69 @@ class Source:
         return digest.hexdigest()
 
 
+def filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
+    """The pyarrow filesystem and path of a local path or a URI (``s3://``, ``gs://``, …).
+
+    ``s3://`` honours the AWS environment: credentials, ``AWS_REGION`` and ``AWS_ENDPOINT_URL``
+    (an S3-compatible server such as MinIO).
+    """
+    return pafs.FileSystem.from_uri(uri) if "://" in uri else (pafs.LocalFileSystem(), uri)
+
+
+def _glob(pattern: str) -> re.Pattern:
+    """A regular expression for a glob: ``*`` and ``?`` stay within a path segment, ``**`` not."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] in "*?":
+            out.append("[^/]*" if pattern[i] == "*" else "[^/]")
+            i += 1
+        elif pattern[i] == "[" and "]" in pattern[i + 2 :]:
+            end = pattern.index("]", i + 2)
+            out.append("[" + pattern[i + 1 : end].replace("!", "^", 1) + "]")
+            i = end + 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out))
+
+
+def expand(patterns: list[str]) -> list[str]:
+    """Files matching glob patterns (``*``, ``?``, ``[...]``, ``**``), local or remote, sorted.
+
+    Args:
+        patterns: Paths or URIs; a pattern without wildcards names one file.
+
+    Returns:
+        The matching files: URIs for URI patterns, absolute paths for local ones.
+    """
+    found = set()
+    for pattern in patterns:
+        if "://" not in pattern:
+            pattern = os.path.abspath(pattern)
+        fs, path = filesystem(pattern)
+        prefix = pattern[: pattern.index("://") + 3] if "://" in pattern else ""
+        parts = path.split("/")
+        wild = next((i for i, part in enumerate(parts) if re.search(r"[*?[]", part)), None)
+        if wild is None:
+            if fs.get_file_info(path).is_file:
+                found.add(pattern)
+            continue
+        selector = pafs.FileSelector(
+            "/".join(parts[:wild]) or "/", allow_not_found=True, recursive=True
+        )
+        matcher = _glob(path)
+        for info in fs.get_file_info(selector):
+            if info.is_file and matcher.fullmatch(info.path):
+                found.add(prefix + info.path)
+    return sorted(found)
+
+
 def resolve(uri: str) -> Source:
     """Resolves a local path or a filesystem URI (``gs://``, ``s3://``) to one file.
 
@@ -89,7 +153,7 @@ def resolve(uri: str) -> Source:
         DataError: The path does not exist, or a directory holds no CSV or Parquet file.
     """
     try:
-        fs, path = pafs.FileSystem.from_uri(uri) if "://" in uri else (pafs.LocalFileSystem(), uri)
+        fs, path = filesystem(uri)
         info = fs.get_file_info(path)
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise DataError(f"cannot be opened: {exc}", file=uri) from exc

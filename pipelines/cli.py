@@ -134,6 +134,15 @@ def cmd_versions(args: argparse.Namespace) -> int:
     return 1 if args.verify and any(row.integrity != "verified" for row in rows) else 0
 
 
+def cmd_prune(args: argparse.Namespace) -> int:
+    """Deletes old versions, never production, its parent or the previous production version."""
+    registry = _registry(args)
+    deleted = registry.prune(args.keep)
+    listed = ", ".join(map(str, deleted)) if deleted else "none"
+    _say(f"{registry.model}: deleted versions {listed}; kept {registry.versions()}")
+    return 0
+
+
 def _metric(value: float | None) -> str:
     return "–" if value is None else f"{value:.4f}"
 
@@ -175,6 +184,20 @@ def _input_kinds(files: list[str], config):
     )
 
 
+def _direct_workers(args: argparse.Namespace) -> list[str]:
+    """DirectRunner options for --direct-num-workers: worker processes, not threads."""
+    if args.direct_num_workers is None:
+        return []
+    if args.runner != "DirectRunner" or args.direct_num_workers < 1:
+        raise SystemExit(
+            "driftgate stats: --direct-num-workers needs --runner DirectRunner and a count >= 1"
+        )
+    return [
+        f"--direct_num_workers={args.direct_num_workers}",
+        "--direct_running_mode=multi_processing",
+    ]
+
+
 def cmd_stats(args: argparse.Namespace) -> int:
     """Computes dataset statistics with Apache Beam; with --reference, also their drift."""
     import time
@@ -183,7 +206,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
     from driftgate.report import drift_html, drift_markdown
     from driftgate.schema import FeatureKinds
     from driftgate.stats import compare
-    from driftgate.stats.beam import expand, read_proto, run_stats
+    from driftgate.stats.beam import read_proto, run_stats
+    from driftgate.tabular import expand
 
     config = load_config(args.config)
     files = expand(args.input)
@@ -207,7 +231,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
         kinds,
         config.data.csv_options(),
         args.output,
-        [f"--runner={args.runner}", *args.beam_option],
+        [f"--runner={args.runner}", *_direct_workers(args), *args.beam_option],
         binning=binning,
         bins=config.drift.bins,
         top_k=config.drift.top_k,
@@ -377,6 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text in (
         ("versions", "list a model's versions: metrics, creation time, production"),
         ("rollback", "point production at an earlier verified version"),
+        ("prune", "delete all but the newest versions (never production, its parent or previous)"),
     ):
         command = sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
         command.add_argument(
@@ -392,6 +417,11 @@ def build_parser() -> argparse.ArgumentParser:
             )
             command.add_argument("--json", action="store_true", help="print JSON")
             command.set_defaults(func=cmd_versions)
+        elif name == "prune":
+            command.add_argument(
+                "--keep", type=int, required=True, help="how many of the newest versions to keep"
+            )
+            command.set_defaults(func=cmd_prune)
         else:
             command.add_argument(
                 "--to", type=int, help="the version to serve (default: the one before production)"
@@ -421,6 +451,13 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--config", help=config_help + "; its data and drift sections apply")
     stats.add_argument(
         "--runner", default="DirectRunner", help="Beam runner (default: %(default)s)"
+    )
+    stats.add_argument(
+        "--direct-num-workers",
+        type=int,
+        metavar="N",
+        help="run DirectRunner with N worker processes (multi_processing mode): the same "
+        "worker boundary and serialisation as a distributed runner",
     )
     stats.add_argument(
         "--beam-option",

@@ -75,7 +75,7 @@ def test_delivery_retries_with_backoff_until_it_succeeds(hook, monkeypatch):
 def test_a_failed_delivery_is_reported_not_raised(monkeypatch, caplog):
     monkeypatch.setenv("DRIFTGATE_ALERT_WEBHOOK", "http://127.0.0.1:9/unreachable")
     outcomes = send(ALERT, settings(retries=2))
-    assert len(outcomes) == 1 and outcomes[0].startswith("drift alert FAILED after 3 attempts:")
+    assert len(outcomes) == 1 and outcomes[0].startswith("drift alert FAILED after 3 attempts")
     assert "FAILED after 3 attempts" in caplog.text
 
 
@@ -107,3 +107,42 @@ def test_gauges_go_to_the_pushgateway(hook):
     assert method == "PUT" and path == "/metrics/job/driftgate/model/penguins/step/decide"
     assert b'driftgate_feature_js{key="body_mass_g",model="penguins"} 0.119' in body
     assert push_metrics(settings(), "penguins", "decide", {}) is None
+
+
+SECRET = "T0SECRET/B0SECRET/XXXXSECRETTOKEN"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (f"hooks.slack.com/services/{SECRET}", "is not an http(s):// URL"),
+        (f"http://127.0.0.1:9/services/{SECRET}", "FAILED after 2 attempts"),
+        (f"http://127.0.0.1:notaport/{SECRET}", "FAILED after 2 attempts"),
+    ],
+)
+def test_a_bad_webhook_never_raises_and_never_shows_the_url(url, expected, monkeypatch, caplog):
+    monkeypatch.setenv("DRIFTGATE_ALERT_WEBHOOK", url)
+    caplog.set_level("DEBUG")
+    outcomes = send(ALERT, settings(retries=1))
+    assert len(outcomes) == 1 and expected in outcomes[0]
+    assert "$DRIFTGATE_ALERT_WEBHOOK" in outcomes[0]
+    assert "SECRET" not in outcomes[0] + caplog.text
+
+
+def test_a_webhook_error_status_does_not_leak_the_url(hook, monkeypatch, caplog):
+    monkeypatch.setenv("DRIFTGATE_ALERT_WEBHOOK", f"{hook}/{SECRET}")
+    Hook.failures_left = 5
+    outcomes = send(ALERT, settings(retries=1))
+    assert outcomes == [
+        "drift alert FAILED after 2 attempts to the webhook in $DRIFTGATE_ALERT_WEBHOOK: "
+        "HTTP status 500"
+    ]
+    assert "SECRET" not in caplog.text
+
+
+def test_an_unwritable_alert_file_is_reported_not_raised(tmp_path, hook, monkeypatch):
+    monkeypatch.setenv("DRIFTGATE_ALERT_WEBHOOK", hook)
+    (tmp_path / "file").write_text("")
+    outcomes = send(ALERT, settings(file=str(tmp_path / "file" / "alerts.jsonl")))
+    assert outcomes[0].startswith("drift alert FAILED to be written to ")
+    assert outcomes[1] == "drift alert delivered to the webhook (attempt 1)"

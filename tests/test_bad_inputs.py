@@ -100,3 +100,42 @@ def test_a_single_class_first_batch_names_the_users_file(tmp_path, capsys):
         f"driftgate: error: {batch}: column 'species': the first batch has 1 label class(es) "
         "(Adelie); training a classifier needs at least 2"
     ]
+
+
+def test_a_broken_alert_sink_neither_fails_the_run_nor_hides_its_error(
+    deployed_registry, tmp_path, capsys, monkeypatch
+):
+    secret = "hooks.slack.com/services/T0/B0/SECRETTOKEN"
+    monkeypatch.setenv("DRIFTGATE_ALERT_WEBHOOK", secret)  # no scheme: urllib raises ValueError
+    batch = DATA / "bad" / "nan_value.csv"
+    before = tree_digest(deployed_registry)
+    code, err = run_batch(str(batch), str(deployed_registry), tmp_path, capsys)
+    assert code == 1
+    assert err == [
+        f"driftgate: error: {batch}: column 'body_mass_g': holds 1 NaN value(s); "
+        "write missing values as empty cells"
+    ]
+    assert tree_digest(deployed_registry) == before
+    outputs = [p for p in (tmp_path / "runs").rglob("*") if p.is_file()]
+    assert outputs and not [p for p in outputs if b"SECRETTOKEN" in p.read_bytes()]
+    markdown = b"".join(p.read_bytes() for p in outputs)
+    assert b"is not an http(s):// URL" in markdown
+
+
+def test_signing_on_refuses_an_unsigned_deployed_model(
+    deployed_registry, demo, tmp_path, capsys, monkeypatch
+):
+    key = tmp_path / "signing-key"
+    key.write_text("a-secret-the-volume-does-not-hold")
+    monkeypatch.setenv("DRIFTGATE_SIGNING_KEY_FILE", str(key))
+    batch = demo[0] / "batches" / "penguins-2009.csv"
+    before = tree_digest(deployed_registry)
+    code, err = run_batch(str(batch), str(deployed_registry), tmp_path, capsys)
+    assert code == 1 and len(err) == 1, err
+    manifest = deployed_registry / "penguins" / "2" / "metadata.json"
+    assert err[0] == (
+        f"driftgate: error: {manifest}: is not signed, but signing is on "
+        "($DRIFTGATE_SIGNING_KEY_FILE); refusing to load it; push the model again with the key, "
+        "or roll back to a signed version"
+    )
+    assert tree_digest(deployed_registry) == before

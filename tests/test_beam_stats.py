@@ -83,3 +83,53 @@ def test_stats_command_places_bins_then_compares(files, tmp_path, capsys):
     )
     out = capsys.readouterr().out
     assert "| body_mass_g | numeric |" in out and report.read_text().startswith("<!DOCTYPE html>")
+
+
+def test_multi_process_direct_runner_gives_the_in_process_statistics(files, tmp_path):
+    reference = tmp_path / "ref.pb"
+    assert main(["stats", "--input", str(files / "a.parquet"), "--output", str(reference)]) == 0
+    binning = read_proto(str(reference)).binning
+    inputs = [str(files / "a.parquet"), str(files / "b.csv"), str(files / "c.parquet")]
+    args = ["stats", "--reference", str(reference), "--output", str(tmp_path / "multi.pb")]
+    for path in inputs:
+        args += ["--input", path]
+    assert main([*args, "--direct-num-workers", "2"]) == 0
+    multi = read_proto(str(tmp_path / "multi.pb"))
+    kinds = FeatureKinds("species", tuple(binning.numeric()), tuple(binning.categorical()))
+    tables = [
+        pq.read_table(files / "a.parquet"),
+        consume_csv(
+            resolve(str(files / "b.csv")),
+            CsvOptions(text_columns=("species", "island", "sex")),
+            lambda batches: pa.Table.from_batches(list(batches)),
+        ),
+        pq.read_table(files / "c.parquet"),
+    ]
+    local, _ = compute_stats(
+        [b for t in tables for b in t.select(list(kinds.features)).to_batches()], binning
+    )
+    assert multi.rows == local.rows == 344
+    for name, expected in local.features.items():
+        got = multi.features[name]
+        assert got.counts.tolist() == expected.counts.tolist() and got.missing == expected.missing
+        if hasattr(expected, "mean"):  # numeric: moments merge in another order, so up to rounding
+            assert (got.count, got.min, got.max) == (expected.count, expected.min, expected.max)
+            assert got.mean == pytest.approx(expected.mean, rel=1e-12)
+            assert got.m2 == pytest.approx(expected.m2, rel=1e-9)
+
+
+def test_direct_num_workers_needs_the_direct_runner(files, tmp_path):
+    with pytest.raises(SystemExit, match="needs --runner DirectRunner"):
+        main(
+            [
+                "stats",
+                "--input",
+                str(files / "a.parquet"),
+                "--output",
+                str(tmp_path / "x.pb"),
+                "--runner",
+                "FlinkRunner",
+                "--direct-num-workers",
+                "2",
+            ]
+        )

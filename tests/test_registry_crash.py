@@ -1,4 +1,8 @@
-"""Crash safety and concurrency of pushes, and refusal of tampered models, with real processes."""
+"""Crash safety and concurrency of pushes, and refusal of tampered models, with real processes.
+
+Every test here is deterministic: a crash happens at a named point of the push protocol
+(``DRIFTGATE_CRASH_AT``), and racers synchronise on files, never on wall-clock sleeps.
+"""
 
 import os
 import random
@@ -11,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from driftgate.crashpoints import POINTS
 from driftgate.registry import POINTER, SERVING_CONFIG, STAGING_PREFIX, Registry
 
 pytestmark = pytest.mark.slow
@@ -21,6 +26,8 @@ from driftgate.registry import Registry
 base, source, barrier = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
 registry = Registry(base, "m")
 parent = registry.production()
+if barrier != "-":
+    Path(f"{barrier}.ready-{os.getpid()}").touch()  # parent read: ready to race
 while barrier != "-" and not os.path.exists(barrier):
     time.sleep(0.005)
 with registry.staging() as staged:
@@ -42,11 +49,13 @@ def model(tmp_path_factory) -> Path:
     return root
 
 
-def push(base: Path, source: Path, barrier: str = "-") -> subprocess.Popen:
+def push(base: Path, source: Path, barrier: str = "-", crash_at: str = "") -> subprocess.Popen:
+    env = {**os.environ, "DRIFTGATE_CRASH_AT": crash_at}
     return subprocess.Popen(
         [sys.executable, "-c", PUSH, str(base), str(source), barrier],
         stdout=subprocess.PIPE,
         text=True,
+        env=env,
     )
 
 
@@ -65,34 +74,50 @@ def assert_consistent(base: Path) -> None:
     for path in (base / "m").iterdir():
         assert (
             path.name.isdigit()
-            or path.name.startswith((STAGING_PREFIX, f".{POINTER}.", ".lock"))
+            or path.name.startswith((STAGING_PREFIX, f".{POINTER}.", ".lock", ".pointer.lock"))
             or (path.name == POINTER)
         ), path.name
 
 
-def test_sigkill_at_twenty_random_points_never_exposes_a_partial_version(tmp_path, model):
+EXPECTED = {  # versions and production right after the crash, from versions [1], production 1
+    "after-staging": ([1], 1),
+    "after-fsync": ([1], 1),
+    "after-rename": ([1, 2], 1),
+    "before-pointer": ([1, 2], 1),
+    "after-pointer": ([1, 2], 2),
+    "during-serving-config": ([1, 2], 2),
+}
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_sigkill_at_each_point_of_the_push_leaves_a_registry_that_verifies(tmp_path, model, point):
     base = tmp_path / "registry"
-    started = time.monotonic()
     assert push(base, model).wait() == 0
-    duration = time.monotonic() - started
-    rng = random.Random(20)
-    kills = left_staging = completed = 0
-    for _ in range(20):
-        before = len(Registry(base, "m").versions())
-        process = push(base, model)
-        time.sleep(rng.uniform(0.2 * duration, 1.1 * duration))
-        if process.poll() is None:
-            os.kill(process.pid, signal.SIGKILL)
-            kills += 1
-        process.wait()
-        completed += len(Registry(base, "m").versions()) > before
-        left_staging += any(p.name.startswith(STAGING_PREFIX) for p in (base / "m").iterdir())
-        assert_consistent(base)
-    assert kills >= 10 and left_staging >= 1, (kills, left_staging, completed)
-    final = push(base, model)
-    assert final.wait() == 0 and "is now production" in final.stdout.read()
+    crashed = push(base, model, crash_at=point)
+    assert crashed.wait() == -signal.SIGKILL
+    assert crashed.stdout.read() == ""
     assert_consistent(base)
-    assert f"versions: {Registry(base, 'm').production()}" in (base / SERVING_CONFIG).read_text()
+    registry = Registry(base, "m")
+    assert (registry.versions(), registry.production()) == EXPECTED[point]
+    served = re.findall(r"versions: (\d+)", (base / SERVING_CONFIG).read_text())
+    assert served == ["1"]  # TF Serving still serves a complete version: the previous one
+    final = push(base, model)
+    assert final.wait() == 0
+    version, promoted, message = final.stdout.read().split(" ", 2)
+    assert promoted == "True" and "is now production" in message
+    assert registry.production() == int(version) == max(registry.versions())
+    assert_consistent(base)
+    assert re.findall(r"versions: (\d+)", (base / SERVING_CONFIG).read_text()) == [version]
+
+
+def test_every_crash_point_is_on_the_push_path():
+    import inspect
+
+    from driftgate import pointer, registry
+
+    source = inspect.getsource(registry) + inspect.getsource(pointer)
+    for point in POINTS:
+        assert f'crash_point("{point}")' in source, point
 
 
 def test_two_concurrent_pushes_give_two_versions_and_one_consistent_production(tmp_path, model):
@@ -100,7 +125,10 @@ def test_two_concurrent_pushes_give_two_versions_and_one_consistent_production(t
     assert push(base, model).wait() == 0
     barrier = tmp_path / "go"
     racers = [push(base, model, str(barrier)) for _ in range(2)]
-    time.sleep(1.0)  # both have read production (version 1) as their parent
+    deadline = time.monotonic() + 120
+    while len(list(tmp_path.glob("go.ready-*"))) < 2:  # both have read production (version 1)
+        assert time.monotonic() < deadline and all(r.poll() is None for r in racers)
+        time.sleep(0.01)
     barrier.touch()
     results = [racer.communicate()[0].split(" ", 2) for racer in racers]
     assert all(racer.returncode == 0 for racer in racers)

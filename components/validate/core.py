@@ -173,7 +173,8 @@ def _as_numbers(column: pa.Array, stats: _Column, offset: int) -> pa.Array:
         if len(stats.not_numbers) < EXAMPLES:
             for row in _first_rows(bad, offset):
                 stats.not_numbers.append((row, text[row - offset - 1].as_py()))
-    return pc.cast(pc.if_else(bad, pa.scalar(None, pa.string()), text), pa.float64())
+    numbers = pc.utf8_trim_whitespace(pc.if_else(bad, pa.scalar(None, pa.string()), text))
+    return pc.cast(numbers, pa.float64())  # NUMBER allows the padding that the cast refuses
 
 
 def _check_numbers(

@@ -14,19 +14,19 @@ from collections.abc import Iterator
 import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
-from apache_beam.io.filesystems import FileSystems
 
 from driftgate.schema import FeatureKinds
 from driftgate.stats.accumulator import DatasetStats
 from driftgate.stats.binning import Binning, binning_from_sample
 from driftgate.stats.sample import RowSampler
-from driftgate.tabular import CsvOptions, detect_format, iter_csv_typed, open_parquet, resolve
-
-
-def expand(patterns: list[str]) -> list[str]:
-    """Files matching the patterns (local paths, gs://, s3://, … anything Beam can list)."""
-    files = [m.path for result in FileSystems.match(patterns) for m in result.metadata_list]
-    return sorted(set(files))
+from driftgate.tabular import (
+    CsvOptions,
+    detect_format,
+    filesystem,
+    iter_csv_typed,
+    open_parquet,
+    resolve,
+)
 
 
 def splits(files: list[str]) -> list[tuple[str, int | None]]:
@@ -89,15 +89,20 @@ class StatsCombineFn(beam.CombineFn):
 
 
 class SampleCombineFn(beam.CombineFn):
-    """Combines record batches into a uniform row sample (bottom-k, mergeable)."""
+    """Combines record batches into a uniform row sample (bottom-k, mergeable).
 
-    def __init__(self, capacity: int, seed: int = 0) -> None:
+    Every accumulator draws its priorities from its own seed, taken from the operating system's
+    entropy: accumulators that shared a seed would give the i-th row of every shard the same
+    priority, and the merged sample would keep the same rows of every shard. The sample is
+    therefore uniform but not reproducible from run to run.
+    """
+
+    def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self.seed = seed
 
     def create_accumulator(self) -> RowSampler:
-        """An empty sample; each worker draws its own priorities."""
-        return RowSampler(self.capacity, self.seed)
+        """An empty sample with a fresh seed of its own."""
+        return RowSampler(self.capacity, seed=None)
 
     def add_input(self, accumulator: RowSampler, batch: pa.RecordBatch) -> RowSampler:
         """Offers a batch's rows."""
@@ -118,18 +123,20 @@ class SampleCombineFn(beam.CombineFn):
 
 
 def write_proto(stats: DatasetStats, output: str) -> None:
-    """Writes statistics as a binary DatasetFeatureStatisticsList with Beam's filesystems."""
-    with FileSystems.create(output) as handle:
+    """Writes statistics as a binary DatasetFeatureStatisticsList (local path or URI)."""
+    fs, path = filesystem(output)
+    with fs.open_output_stream(path) as handle:
         handle.write(stats.to_proto("statistics").SerializeToString())
 
 
 def read_proto(path: str) -> DatasetStats:
-    """Reads statistics written by :func:`write_proto` (local path or gs:// / s3:// URI)."""
+    """Reads statistics written by :func:`write_proto` (local path or ``gs://`` / ``s3://`` URI)."""
     from tensorflow_metadata.proto.v0 import statistics_pb2
 
     from driftgate.stats.accumulator import from_proto
 
-    with FileSystems.open(path) as handle:
+    fs, where = filesystem(path)
+    with fs.open_input_stream(where) as handle:
         return from_proto(statistics_pb2.DatasetFeatureStatisticsList.FromString(handle.read()))
 
 

@@ -20,6 +20,7 @@ from driftgate.stats.calibration import Calibration, threshold_at
 from driftgate.stats.multitest import adjust
 
 METRICS = ("js", "psi", "linf", "wasserstein", "ks_pvalue")
+MISSING = "missing"  # the verdict of a feature with no value in the batch
 
 
 class Thresholds(BaseModel):
@@ -171,7 +172,8 @@ def _numeric_metrics(
         ),
     }
     if samples is not None and samples[0].size and samples[1].size:
-        metrics["ks_statistic"], metrics["ks_pvalue"] = divergence.ks_pvalue(*samples)
+        statistic, pvalue, exact = divergence.ks_pvalue(*samples)
+        metrics.update(ks_statistic=statistic, ks_pvalue=pvalue, ks_exact=float(exact))
     return metrics
 
 
@@ -262,8 +264,8 @@ def compare(
             for m, limit in active.items()
             if (metrics[m] < limit if m == "ks_pvalue" else metrics[m] > limit)
         ]
-        if not cur.count:
-            exceeded = []
+        if not cur.count:  # no value in the batch: drifted, unless the reference had none
+            exceeded = [MISSING] if ref.count else []
         features.append(
             FeatureDrift(
                 name=name,
@@ -315,13 +317,17 @@ def _warnings(reference: DatasetStats, current: DatasetStats, settings: DriftSet
             f"the batch has {current.rows} rows, fewer than drift.min_rows={settings.min_rows}: "
             "divergence estimates are biased upwards on small samples"
         )
-    js_limit = settings.thresholds.js
-    if isinstance(js_limit, float):  # an auto threshold already allows for sampling noise
-        floor = divergence.js_noise_floor(settings.bins, reference.rows, current.rows)
-        if floor > js_limit / 2:
-            warnings.append(
-                f"with {reference.rows} reference and {current.rows} batch rows, sampling noise "
-                f"alone gives a JS divergence of about {floor:.3f}, more than half the threshold "
-                f"{js_limit}: the verdict is unreliable"
-            )
+    noisy = []
+    for name, bins in reference.binning.features.items():
+        js_limit = settings.thresholds_for(name).js
+        floor = divergence.js_noise_floor(bins.size, reference.rows, current.rows)
+        # an auto threshold already allows for sampling noise
+        if isinstance(js_limit, float) and floor > js_limit / 2:
+            noisy.append(f"{name} ({bins.size} buckets: about {floor:.3f}, threshold {js_limit})")
+    if noisy:
+        warnings.append(
+            f"with {reference.rows} reference and {current.rows} batch rows, sampling noise alone "
+            f"gives a JS divergence above half the threshold for {', '.join(noisy)}: those "
+            "verdicts are unreliable"
+        )
     return warnings

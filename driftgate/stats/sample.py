@@ -2,7 +2,9 @@
 
 Each row gets a random priority; the sample keeps the k rows with the smallest ones. Merging two
 samples keeps the k smallest of their union, which is exactly the sample of the combined data,
-so the sample can be built per shard (a Beam worker, a Parquet row group) and merged.
+so the sample can be built per shard (a Beam worker, a Parquet row group) and merged. That holds
+only if the shards draw independent priorities: samplers that are merged need distinct seeds
+(``seed=None`` draws one from the operating system).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import pyarrow as pa
 class RowSampler:
     """Keeps a uniform sample of at most ``capacity`` rows of a stream of record batches."""
 
-    def __init__(self, capacity: int = 50_000, seed: int = 0) -> None:
+    def __init__(self, capacity: int = 50_000, seed: int | None = 0) -> None:
         self.capacity = capacity
         self._rng = np.random.default_rng(seed)
         self._priorities = np.empty(0)

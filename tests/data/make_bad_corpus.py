@@ -56,6 +56,10 @@ def write_corpus(target: Path = HERE) -> None:
     wrong = good.astype({"bill_length_mm": object})
     wrong.loc[5, "bill_length_mm"] = "forty-one"
     (target / "wrong_dtype.csv").write_text(_csv(wrong))
+    padded = good.astype({"bill_length_mm": object})
+    padded.loc[2, "bill_length_mm"] = " 41.5"
+    padded.loc[8, "bill_length_mm"] = "abc"
+    (target / "padded_number_and_text.csv").write_text(_csv(padded))
     (target / "all_null_column.csv").write_text(_csv(good.assign(flipper_length_mm=None)))
     nan = good.astype({"body_mass_g": object})
     nan.loc[7, "body_mass_g"] = "nan"
