@@ -13,7 +13,8 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from driftgate.registry import Registry, atomic_write
+from driftgate.integrity import atomic_write
+from driftgate.registry import Registry
 
 LEDGER_DIR = "ledger"
 CLAIMED, DONE, FAILED = "claimed", "done", "failed"
