@@ -22,6 +22,7 @@ from driftgate.components.validate.core import ValidationSettings
 from driftgate.dataspec import DataSettings
 from driftgate.errors import ConfigError
 from driftgate.pipelines.platform import PlatformSettings
+from driftgate.registry import RegistrySettings
 from driftgate.serving import ServingSettings, check_servable
 from driftgate.stats import DriftSettings
 from driftgate.tasks import check_task
@@ -60,6 +61,7 @@ class Config(BaseModel):
         drift: Drift metrics, thresholds and the dataset rule.
         performance: Bounds on the deployed model's metrics on labelled batches.
         gate: Which triggers open the gate (performance first; drift is reported).
+        registry: Retention of old versions.
         training: Model family, hyperparameters, window and seed.
         evaluation: Slices and blessing thresholds.
         platform: Cluster resources, GPU placement, volumes and retries.
@@ -79,6 +81,7 @@ class Config(BaseModel):
     drift: DriftSettings = DriftSettings()
     performance: PerformanceSettings = PerformanceSettings()
     gate: GateSettings = GateSettings()
+    registry: RegistrySettings = RegistrySettings()
     training: TrainingSettings = TrainingSettings()
     evaluation: EvaluationSettings = EvaluationSettings()
     platform: PlatformSettings = PlatformSettings()

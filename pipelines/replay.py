@@ -93,7 +93,11 @@ class PolicyRun:
 
     def __post_init__(self) -> None:
         shutil.rmtree(self.workdir, ignore_errors=True)
-        self.registry = Registry(self.workdir / "registry", self.config.model_name)
+        self.registry = Registry(
+            self.workdir / "registry",
+            self.config.model_name,
+            keep_versions=self.config.registry.keep_versions,
+        )
         self.label = self.config.data.label
         self._pending: dict[int, tuple[Path, str]] = {}  # index -> labelled copy, its SHA-256
 

@@ -142,6 +142,8 @@ def build_pipeline(config: Config) -> Callable:
                         registry_uri=registry_uri,
                         model_name=model,
                         deployed_version=checked.outputs["deployed_version"],
+                        deployed_generation=checked.outputs["deployed_generation"],
+                        keep_versions=config.registry.keep_versions or 0,
                         batch_sha256=ingested.outputs["sha256"],
                         batch_source=ingested.outputs["source"],
                         run_id=run_id,

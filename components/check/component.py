@@ -25,6 +25,7 @@ def check(
         ("performance_degraded", bool),
         ("has_model", bool),
         ("deployed_version", int),
+        ("deployed_generation", int),
     ],
 ):
     """Measures drift against the deployed version's reference and scores it on labelled batches.
@@ -52,9 +53,11 @@ def check(
     from driftgate.stats import DriftSettings
 
     logs.setup()
+    registry = Registry(registry_uri, model_name)
+    generation = registry.production_state()[1]  # read before the version the check compares
     result = core.check(
         validated.path,
-        Registry(registry_uri, model_name),
+        registry,
         DriftSettings.model_validate_json(drift),
         core.PerformanceSettings.model_validate_json(performance),
         label,
@@ -80,4 +83,5 @@ def check(
         result.performance_degraded,
         result.deployed_version is not None,
         result.deployed_version or 0,
+        generation,
     )

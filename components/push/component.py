@@ -15,6 +15,8 @@ def push(
     registry_uri: str,
     model_name: str,
     deployed_version: int,
+    deployed_generation: int,
+    keep_versions: int,
     batch_sha256: str,
     batch_source: str,
     run_id: str,
@@ -32,6 +34,8 @@ def push(
         registry_uri: The model registry directory.
         model_name: The model's name in the registry.
         deployed_version: The production version the run compared against (0: none).
+        deployed_generation: The production pointer's generation when the check read it.
+        keep_versions: Keep at most this many versions (0: all; ``registry.keep_versions``).
         batch_sha256: SHA-256 of the batch file.
         batch_source: Where the batch was read from.
         run_id: The pipeline run that produced the version.
@@ -52,7 +56,7 @@ def push(
     )
 
     logs.setup()
-    registry = Registry(registry_uri, model_name)
+    registry = Registry(registry_uri, model_name, keep_versions=keep_versions or None)
     sidecars = {
         SCHEMA_FILE: Path(schema.path),
         REFERENCE_STATS: Path(reference_stats.path),
@@ -67,6 +71,7 @@ def push(
         registry,
         deployed_version or None,
         provenance,
+        deployed_generation,
     )
     write_text(
         record,

@@ -29,6 +29,7 @@ def push(
     registry: Registry,
     parent: int | None,
     provenance: dict,
+    parent_generation: int | None = None,
 ) -> PushResult:
     """Copies the model, its sidecars and its server's settings into a new version; promotes it.
 
@@ -40,6 +41,8 @@ def push(
         registry: The model's registry.
         parent: The production version the run compared against.
         provenance: Batch hash and source, run id and code version.
+        parent_generation: The production pointer's generation when the run read ``parent``
+            (compare-and-swap that push, rollback, push cannot fool).
 
     Returns:
         The new version and whether it became production.
@@ -64,6 +67,6 @@ def push(
             baseline_metrics=overall.get("baseline", {}),
             data={"training_data_sha256": sha256_file(staged / TRAINING_DATA), **provenance},
         )
-        result = registry.push(staged, metadata, parent)
+        result = registry.push(staged, metadata, parent, parent_generation=parent_generation)
     log.info("%s", result.message)
     return result
