@@ -68,7 +68,7 @@ def write_corpus(target: Path = HERE) -> None:
     inf.loc[9, "body_mass_g"] = "inf"
     (target / "inf_value.csv").write_text(_csv(inf))
     (target / "unseen_category.csv").write_text(
-        _csv(good.assign(island=["Anvers"] * 3 + list(good["island"][3:])))
+        _csv(good.assign(island=["Anvers"] * 8 + list(good["island"][8:])))
     )
     duplicated = good.copy()
     duplicated.columns = [*good.columns[:-1], "island"]
