@@ -22,6 +22,7 @@ from driftgate.dataspec import DataSettings
 from driftgate.errors import ConfigError
 from driftgate.pipelines.platform import PlatformSettings
 from driftgate.stats import DriftSettings
+from driftgate.tracking import TrackingSettings
 
 DEFAULT_CONFIG = "penguins.yaml"
 
@@ -42,6 +43,7 @@ class Config(BaseModel):
         evaluation: Slices and blessing thresholds.
         platform: Cluster resources, GPU placement, volumes and retries.
         alerts: Webhook, file sink and Pushgateway for alerts and metrics.
+        tracking: MLflow tracking server, experiment and registered model (optional).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -58,6 +60,7 @@ class Config(BaseModel):
     evaluation: EvaluationSettings = EvaluationSettings()
     platform: PlatformSettings = PlatformSettings()
     alerts: AlertSettings = AlertSettings()
+    tracking: TrackingSettings = TrackingSettings()
 
 
 def _field(location: tuple) -> str:

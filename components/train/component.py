@@ -2,7 +2,7 @@
 
 from typing import NamedTuple
 
-from kfp.dsl import Artifact, Dataset, Input, Model, Output
+from kfp.dsl import HTML, Artifact, Dataset, Input, Markdown, Model, Output
 
 
 def train(
@@ -14,6 +14,11 @@ def train(
     deployed_version: int,
     training: str,
     drift: str,
+    check_details: Input[Artifact],
+    decision_record: Input[Markdown],
+    drift_report: Input[HTML],
+    run_id: str,
+    tracking: str,
     model: Output[Model],
     eval_data: Output[Dataset],
     training_data: Output[Dataset],
@@ -32,6 +37,11 @@ def train(
         deployed_version: The production version compared against (0: none).
         training: JSON of the training settings (family, hyperparameters, window, seed).
         drift: JSON of the drift settings (bins of the new reference statistics).
+        check_details: The check's findings (logged to MLflow).
+        decision_record: Why the run retrains (logged to MLflow).
+        drift_report: The drift report (logged to MLflow).
+        run_id: The run's name.
+        tracking: JSON of the tracking settings (MLflow).
         model: The candidate (SavedModel or model.joblib, with a checksum manifest).
         eval_data: Held-out rows of the batch.
         training_data: The training window (stored as the next reference).
@@ -39,12 +49,16 @@ def train(
         reference_sample: A row sample of the window (for KS tests).
         tensorboard: Per-epoch TensorBoard logs.
     """
+    import time
     from pathlib import Path
 
     from driftgate import logs
+    from driftgate import tracking as mlflow
     from driftgate.components.train import core
+    from driftgate.kfp_io import read_json
+    from driftgate.monitoring import gpus_in_pod
     from driftgate.registry import Registry
-    from driftgate.schema import load_schema
+    from driftgate.schema import feature_kinds, load_schema
     from driftgate.stats import DriftSettings
 
     logs.setup()
@@ -56,15 +70,31 @@ def train(
         reference_sample=Path(reference_sample.path),
         tensorboard_dir=Path(tensorboard.path),
     )
+    registry, batch_schema = Registry(registry_uri, model_name), load_schema(schema.path)
+    settings = core.TrainingSettings.model_validate_json(training)
+    started = time.monotonic()
     result = core.train(
         validated.path,
-        load_schema(schema.path),
-        Registry(registry_uri, model_name),
+        batch_schema,
+        registry,
         deployed_version or None,
-        core.TrainingSettings.model_validate_json(training),
+        settings,
         DriftSettings.model_validate_json(drift),
         outputs,
         source_uri,
     )
+    seconds = time.monotonic() - started
     model.metadata.update(family=result.family, classes=result.classes, **result.history)
+    model.metadata.update(train_seconds=seconds, gpus=gpus_in_pod())
+    model.metadata["mlflow"] = mlflow.log_training(
+        mlflow.TrackingSettings.model_validate_json(tracking),
+        run_id,
+        registry,
+        settings,
+        result,
+        read_json(check_details),
+        {"decision.md": Path(decision_record.path), "drift_report.html": Path(drift_report.path)},
+        Path(model.path),
+        feature_kinds(batch_schema),
+    )
     return (result.train_rows, result.eval_rows)
