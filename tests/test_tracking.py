@@ -32,6 +32,7 @@ from driftgate.tracking import OUTBOX, MlflowSettings, TrackingSettings
 ROOT = Path(__file__).parent.parent
 VENV = ROOT / ".venv-mlflow"
 LOCK = ROOT / "requirements-mlflow.lock"
+pytestmark = pytest.mark.slow
 READ_BACK = """
 import json, sys
 import mlflow
