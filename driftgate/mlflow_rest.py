@@ -10,6 +10,7 @@ Credentials follow MLflow's own environment variables: ``MLFLOW_TRACKING_TOKEN``
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import re
@@ -167,6 +168,19 @@ class MlflowRest:
             "GET", "artifacts/list", {"run_id": run_id, "path": path.rsplit("/", 1)[0]}
         )
         return any(f.get("path") == path for f in listed.get("files", []))
+
+    def register(self, name: str, run_id: str, source: str, tags: dict[str, str]) -> str:
+        """Creates a model version of ``name`` (and the registered model); returns its number."""
+        with contextlib.suppress(Rejected):  # the registered model exists already
+            self.call("POST", "registered-models/create", {"name": name})
+        tag_list = [{"key": k, "value": v} for k, v in tags.items()]
+        body = {"name": name, "source": source, "run_id": run_id, "tags": tag_list}
+        return self.call("POST", "model-versions/create", body)["model_version"]["version"]
+
+    def set_alias(self, name: str, alias: str, version: str) -> None:
+        """Points ``alias`` of the registered model ``name`` at ``version``."""
+        body = {"name": name, "alias": alias, "version": version}
+        self.call("POST", "registered-models/alias", body)
 
     def versions_by_tag(self, name: str, tag: str) -> dict[int, str]:
         """Registered model versions of ``name`` by the integer value of their ``tag``."""

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field
 
 from driftgate.mlflow_rest import MlflowRest, Rejected, Unavailable, flat, metric_key, mlmodel
-from driftgate.registry import SCHEMA_FILE, Registry
-from driftgate.schema import FeatureKinds, feature_kinds, load_schema
+from driftgate.registry import Registry
+from driftgate.schema import FeatureKinds
 
 if TYPE_CHECKING:
     from driftgate.components.train.core import TrainResult
@@ -179,11 +179,7 @@ def _submit(settings: TrackingSettings, registry: Registry, ops: list[dict]) -> 
     notes: list[str] = []
     try:
         with _outbox(registry) as outbox:
-            pending = (
-                [json.loads(line) for line in outbox.read_text().splitlines()]
-                if outbox.exists()
-                else []
-            )
+            pending = _read(outbox, notes)
             queue = [{**op, "old": True} for op in pending] + ops
             kept = []
             for op in queue:
@@ -195,8 +191,8 @@ def _submit(settings: TrackingSettings, registry: Registry, ops: list[dict]) -> 
                 except Unavailable as exc:
                     notes.append(f"MLflow NOT logged ({exc})")
                     kept.append(op)
-                except Rejected as exc:
-                    notes.append(f"MLflow refused {_what(op)}: {exc}")
+                except (Rejected, OSError, KeyError, ValueError) as exc:  # retrying cannot help
+                    notes.append(f"MLflow NOT logged, not retried: {_what(op)}: {exc}")
             if kept:
                 text = "".join(
                     json.dumps({k: v for k, v in op.items() if k != "old"}) + "\n" for op in kept
@@ -213,6 +209,17 @@ def _submit(settings: TrackingSettings, registry: Registry, ops: list[dict]) -> 
     for note in notes:
         log.info("%s", note)
     return notes
+
+
+def _read(outbox: Path, notes: list[str]) -> list[dict]:
+    """The operations an earlier run kept (an unreadable line is reported and dropped)."""
+    pending = []
+    for line in outbox.read_text().splitlines() if outbox.exists() else []:
+        try:
+            pending.append(json.loads(line))
+        except ValueError:
+            notes.append(f"MLflow: dropped an unreadable line of {outbox}: {line[:80]!r}")
+    return pending
 
 
 def _what(op: dict) -> str:
@@ -266,27 +273,21 @@ def _register(
 ) -> str:
     name = _model_name(mlflow, registry)
     if not client.has_artifact(run_id, f"{MODEL_PATH}/MLmodel"):  # training was not logged
-        path = registry.path(version)
-        kinds = feature_kinds(load_schema(path / SCHEMA_FILE))
+        path, meta = registry.path(version), registry.metadata(version)
+        features = meta["features"]
+        kinds = FeatureKinds(
+            meta["label"], tuple(features["numeric"]), tuple(features["categorical"])
+        )
         client.upload_dir(root, MODEL_PATH, path)
-        card = mlmodel(path, MODEL_PATH, kinds, registry.metadata(version).get("classes", []))
-        client.upload(root, f"{MODEL_PATH}/MLmodel", card.encode())
-    with contextlib.suppress(Rejected):  # RESOURCE_ALREADY_EXISTS
-        client.call("POST", "registered-models/create", {"name": name})
+        client.upload(
+            root,
+            f"{MODEL_PATH}/MLmodel",
+            mlmodel(path, MODEL_PATH, kinds, meta["classes"]).encode(),
+        )
     existing = client.versions_by_tag(name, VERSION_TAG)
     if version not in existing:
-        created = client.call(
-            "POST",
-            "model-versions/create",
-            {
-                "name": name,
-                "source": f"{root}/{MODEL_PATH}",
-                "run_id": run_id,
-                "tags": [{"key": VERSION_TAG, "value": str(version)}],
-                "description": f"driftgate {registry.model} version {version}",
-            },
-        )
-        existing[version] = created["model_version"]["version"]
+        tags = {VERSION_TAG: str(version)}
+        existing[version] = client.register(name, run_id, f"{root}/{MODEL_PATH}", tags)
     champion = _champion(client, name, registry, existing)
     return (
         f"MLflow: registered {name} version {existing[version]} "
@@ -301,11 +302,7 @@ def _champion(
     versions = known if known is not None else client.versions_by_tag(name, VERSION_TAG)
     if production is None or production not in versions:
         return f"alias {ALIAS} not moved: production version {production} has no MLflow version"
-    client.call(
-        "POST",
-        "registered-models/alias",
-        {"name": name, "alias": ALIAS, "version": versions[production]},
-    )
+    client.set_alias(name, ALIAS, versions[production])
     return (
         f"alias {ALIAS} -> {name} version {versions[production]} (driftgate version {production})"
     )

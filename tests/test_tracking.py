@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -27,7 +28,7 @@ from driftgate.pipelines.demo import prepare
 from driftgate.pipelines.local_run import run_local
 from driftgate.pipelines.retrain import compile_pipeline
 from driftgate.registry import Registry
-from driftgate.tracking import OUTBOX, MlflowSettings, TrackingSettings
+from driftgate.tracking import OUTBOX, MlflowSettings, TrackingSettings, log_push
 
 ROOT = Path(__file__).parent.parent
 VENV = ROOT / ".venv-mlflow"
@@ -243,3 +244,22 @@ def test_credentials_come_from_the_secret_on_the_tracking_steps(tmp_path):
             "password": "MLFLOW_TRACKING_PASSWORD",
         }
     assert "secretAsEnv" not in executors["exec-check"]
+
+
+def test_a_push_whose_training_was_never_logged_is_registered_from_the_registry(
+    story, server, tmp_path
+):
+    copy = tmp_path / "registry"
+    shutil.copytree(story["registry"], copy)
+    registry = Registry(copy, "penguins")
+    (registry.dir / OUTBOX).write_text("{not json\n")
+    settings = TrackingSettings(mlflow=MlflowSettings(uri=server, registered_model="fallback"))
+    notes = log_push(settings, "run-never-logged", registry, registry.production())
+    assert any("unreadable line" in note for note in notes)
+    assert any("registered fallback version 1" in note for note in notes), notes
+    assert not (registry.dir / OUTBOX).exists()
+    state = read_back(server, "fallback")
+    assert state["champion"] == "1"
+    assert "model/MLmodel" in state["runs"]["run-never-logged"]["artifacts"]
+    inputs = {c["name"]: c["type"] for c in json.loads(state["signature"]["inputs"])}
+    assert inputs["island"] == "string" and inputs["flipper_length_mm"] == "double"
