@@ -189,27 +189,21 @@ def push_metrics(
 
     Args:
         settings: Holds the Pushgateway address.
-        model: The model, used as the grouping key with ``step``.
+        model: The model, used as the grouping key with ``step`` and as the ``model`` label.
         step: The pushing step.
-        gauges: Metric name to {label values: value}; label names are ``model`` and ``key``.
+        gauges: Metric name (declared in ``driftgate.monitoring.METRICS``) to
+            {label values: value}.
 
     Returns:
         What happened, or None when no Pushgateway is configured.
     """
     if not settings.pushgateway:
         return None
-    from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
+    from prometheus_client import push_to_gateway
 
-    registry = CollectorRegistry()
-    for name, series in gauges.items():
-        gauge = Gauge(
-            f"driftgate_{name}",
-            f"driftgate {name.replace('_', ' ')}",
-            ["model", "key"],
-            registry=registry,
-        )
-        for (key,), value in series.items():
-            gauge.labels(model=model, key=key).set(value)
+    from driftgate.monitoring import registry_for
+
+    registry = registry_for(model, gauges)
     try:
         push_to_gateway(
             settings.pushgateway,

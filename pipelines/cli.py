@@ -149,6 +149,9 @@ def _metric(value: float | None) -> str:
 
 def cmd_rollback(args: argparse.Namespace) -> int:
     """Points production at an earlier, verified version."""
+    from driftgate.pipelines.config import load_config
+    from driftgate.tracking import follow_production
+
     registry = _registry(args)
     previous, current = registry.rollback(args.to)
     _say(
@@ -156,6 +159,8 @@ def cmd_rollback(args: argparse.Namespace) -> int:
         "TF Serving switches "
         "within its config poll interval"
     )
+    for line in follow_production(load_config(args.config).tracking, registry):
+        _say(line)
     return 0
 
 

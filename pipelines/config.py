@@ -26,6 +26,7 @@ from driftgate.registry import RegistrySettings
 from driftgate.serving import ServingSettings, check_servable
 from driftgate.stats import DriftSettings
 from driftgate.tasks import check_task
+from driftgate.tracking import TrackingSettings
 
 DEFAULT_CONFIG = "penguins.yaml"
 GATE_STEPS = ("ingest", "validate", "check", "decide", "notify")
@@ -67,6 +68,7 @@ class Config(BaseModel):
         platform: Cluster resources, GPU placement, volumes and retries.
         alerts: Webhook, file sink and Pushgateway for alerts and metrics.
         serving: The inference servers that serve pushed models.
+        tracking: MLflow tracking server, experiment and registered model (optional).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -86,6 +88,7 @@ class Config(BaseModel):
     evaluation: EvaluationSettings = EvaluationSettings()
     platform: PlatformSettings = PlatformSettings()
     alerts: AlertSettings = AlertSettings()
+    tracking: TrackingSettings = TrackingSettings()
     serving: ServingSettings = ServingSettings()
 
     def step_images(self) -> dict[str, str]:

@@ -13,11 +13,13 @@ from kfp.dsl import PipelineTask
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from driftgate.alerts import AlertSettings
+from driftgate.tracking import TrackingSettings
 
 STEPS = ("ingest", "validate", "check", "decide", "train", "evaluate", "push", "notify")
 ALERTING = ("validate", "decide", "evaluate", "notify")
 ALWAYS_FRESH = ("ingest", "validate", "check")
 REGISTRY_STEPS = ("validate", "check", "train", "evaluate", "push")
+TRACKING = ("train", "evaluate", "push")
 QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$"
 DURATION = r"^[0-9]+s$"
 
@@ -128,7 +130,10 @@ class PlatformSettings(BaseModel):
 
 
 def apply_platform(
-    tasks: dict[str, PipelineTask], platform: PlatformSettings, alerts: AlertSettings
+    tasks: dict[str, PipelineTask],
+    platform: PlatformSettings,
+    alerts: AlertSettings,
+    tracking: TrackingSettings | None = None,
 ) -> None:
     """Applies resources, caching, timeouts, retries, volumes, secrets and GPU placement.
 
@@ -136,6 +141,7 @@ def apply_platform(
         tasks: The pipeline's tasks by step name.
         platform: The cluster settings.
         alerts: Where the alerting steps find the webhook Secret.
+        tracking: Where the tracking steps find the MLflow credentials Secret.
     """
     for step, task in tasks.items():
         settings = platform.for_step(step)
@@ -169,6 +175,9 @@ def apply_platform(
             kubernetes.use_secret_as_env(
                 task, alerts.webhook_secret, {alerts.webhook_secret_key: alerts.webhook_url_env}
             )
+        mlflow = tracking.mlflow if tracking else None
+        if mlflow and mlflow.uri and mlflow.secret and step in TRACKING:
+            kubernetes.use_secret_as_env(task, mlflow.secret, dict(mlflow.secret_keys))
     if platform.gpu.enabled:
         _place_on_gpu(tasks["train"], platform.gpu)
 

@@ -54,6 +54,7 @@ def build_pipeline(config: Config) -> Callable:
     drift = config.drift.model_dump_json()
     alerts = config.alerts.model_dump_json()
     gate = config.gate.model_dump_json()
+    tracking = config.tracking.model_dump_json()
     run_id = dsl.PIPELINE_JOB_NAME_PLACEHOLDER
 
     @dsl.pipeline(
@@ -120,6 +121,11 @@ def build_pipeline(config: Config) -> Callable:
                     opened_by=decided.outputs["opened_by"],
                     training=config.training.model_dump_json(),
                     drift=drift,
+                    check_details=checked.outputs["details"],
+                    decision_record=decided.outputs["record"],
+                    drift_report=checked.outputs["drift_report"],
+                    run_id=run_id,
+                    tracking=tracking,
                 )
                 evaluated = ops.evaluate(
                     model=trained.outputs["model"],
@@ -130,6 +136,7 @@ def build_pipeline(config: Config) -> Callable:
                     evaluation=config.evaluation.model_dump_json(),
                     alerts=alerts,
                     run_id=run_id,
+                    tracking=tracking,
                 )
                 with dsl.If(evaluated.outputs["Output"] == True, name="blessed"):  # noqa: E712
                     pushed = ops.push(
@@ -147,9 +154,13 @@ def build_pipeline(config: Config) -> Callable:
                         batch_sha256=ingested.outputs["sha256"],
                         batch_source=ingested.outputs["source"],
                         run_id=run_id,
+                        alerts=alerts,
+                        tracking=tracking,
                     )
         steps = (ingested, validated, checked, decided, trained, evaluated, pushed, notified)
-        apply_platform(dict(zip(TASKS, steps, strict=True)), config.platform, config.alerts)
+        apply_platform(
+            dict(zip(TASKS, steps, strict=True)), config.platform, config.alerts, config.tracking
+        )
 
     return retrain
 

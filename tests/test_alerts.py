@@ -100,12 +100,12 @@ def test_gauges_go_to_the_pushgateway(hook):
         settings(pushgateway=hook),
         "penguins",
         "decide",
-        {"feature_js": {("body_mass_g",): 0.119}, "decision": {("retrain",): 1.0}},
+        {"feature_js_divergence": {("body_mass_g",): 0.119}, "retrain_decision": {(): 1.0}},
     )
     assert outcome == f"metrics pushed to {hook}"
     method, path, body = Hook.received[0]
     assert method == "PUT" and path == "/metrics/job/driftgate/model/penguins/step/decide"
-    assert b'driftgate_feature_js{key="body_mass_g",model="penguins"} 0.119' in body
+    assert b'driftgate_feature_js_divergence{feature="body_mass_g",model="penguins"} 0.119' in body
     assert push_metrics(settings(), "penguins", "decide", {}) is None
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from kfp import dsl, local
-from kfp.dsl import Artifact, Dataset, Model
+from kfp.dsl import HTML, Artifact, Dataset, Markdown, Model
 
 from driftgate.pipelines.local_run import read_task
 from driftgate.pipelines.retrain import make_components
@@ -47,6 +47,7 @@ def test_each_component_runs_under_the_local_runner(tmp_path, config, penguins_f
     data = config.data.model_dump_json()
     sink = config.alerts.model_copy(update={"file": str(tmp_path / "alerts.jsonl")})
     alerting = {"alerts": sink.model_dump_json(), "run_id": "local-test"}
+    tracking = config.tracking.model_dump_json()
 
     ingested = ops.ingest(source_uri=str(csv), data=data)  # no input artifacts: a direct call works
     assert ingested.outputs["rows"] == 224 and len(ingested.outputs["sha256"]) == 64
@@ -94,11 +95,19 @@ def test_each_component_runs_under_the_local_runner(tmp_path, config, penguins_f
     train = run_alone(
         root,
         ops.train,
-        {"validated": (validated, Dataset), "schema": (schema, Artifact)},
+        {
+            "validated": (validated, Dataset),
+            "schema": (schema, Artifact),
+            "check_details": (check.artifact("details"), Artifact),
+            "decision_record": (decide.artifact("record"), Markdown),
+            "drift_report": (check.artifact("drift_report"), HTML),
+        },
         source_uri=str(csv),
         deployed_version=0,
         training=config.training.model_dump_json(),
         drift=config.drift.model_dump_json(),
+        run_id="local-test",
+        tracking=tracking,
         **common,
     )
     assert train.outputs["train_rows"] + train.outputs["eval_rows"] == 224
@@ -112,6 +121,7 @@ def test_each_component_runs_under_the_local_runner(tmp_path, config, penguins_f
         },
         deployed_version=0,
         evaluation=config.evaluation.model_dump_json(),
+        tracking=tracking,
         **alerting,
         **common,
     )
@@ -133,7 +143,8 @@ def test_each_component_runs_under_the_local_runner(tmp_path, config, penguins_f
         deployed_version=0,
         batch_sha256=ingested.outputs["sha256"],
         batch_source=str(csv),
-        run_id="local-test",
+        tracking=tracking,
+        **alerting,
         **common,
     )
     assert push.outputs == {"version": 1, "promoted": True}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -219,14 +220,14 @@ def record_markdown(decision: Decision, details: dict) -> str:
 
 
 def gauges(decision: Decision, details: dict) -> dict[str, dict[tuple, float]]:
-    """Prometheus gauges: drift per feature, the deployed model's scores, the decision."""
+    """Prometheus gauges (``driftgate.monitoring.METRICS``): drift, scores, the decision."""
     return {
-        "feature_js": {(name,): js for name, js in details.get("feature_js", {}).items()},
-        "deployed_metric": {
-            (m,): v for m, v in (details.get("performance") or {}).items() if v == v
+        "feature_js_divergence": {(n,): js for n, js in details.get("feature_js", {}).items()},
+        "deployed_model_score_ratio": {
+            (m, "measured"): v for m, v in (details.get("performance") or {}).items() if v == v
         },
-        "decision": {
-            ("retrain",): float(decision.retrain),
-            ("drift",): float(bool(details.get("drift_detected"))),
-        },
+        "drift_detected": {(): float(bool(details.get("drift_detected")))},
+        "performance_degraded": {(): float(bool(details.get("degraded")))},
+        "retrain_decision": {(): float(decision.retrain)},
+        "last_run_timestamp_seconds": {(): time.time()},
     }

@@ -22,6 +22,7 @@ def evaluate(
     evaluation: str,
     alerts: str,
     run_id: str,
+    tracking: str,
     metrics: Output[Metrics],
     candidate_curves: Output[ClassificationMetrics],
     baseline_curves: Output[ClassificationMetrics],
@@ -43,6 +44,7 @@ def evaluate(
         evaluation: JSON of the slices and thresholds.
         alerts: JSON of the alert settings (a rejected candidate alerts).
         run_id: The run's name.
+        tracking: JSON of the tracking settings (MLflow).
         metrics: Candidate metrics (and differences to the baseline).
         candidate_curves: Candidate confusion matrix and ROC curve (empty for a regressor).
         baseline_curves: Baseline confusion matrix and ROC curve (empty on the first run).
@@ -57,16 +59,17 @@ def evaluate(
     from pathlib import Path
 
     from driftgate import logs
+    from driftgate import tracking as mlflow
     from driftgate.alerts import AlertSettings, push_metrics, send
     from driftgate.components.evaluate import core
     from driftgate.integrity import verify
     from driftgate.kfp_io import log_classification, log_metrics, write_json, write_text
+    from driftgate.monitoring import bump, training_increments
     from driftgate.registry import Registry
 
     logs.setup()
-    baseline = (
-        Registry(registry_uri, model_name).verified(deployed_version) if deployed_version else None
-    )
+    registry = Registry(registry_uri, model_name)
+    baseline = registry.verified(deployed_version) if deployed_version else None
     result = core.evaluate(
         verify(model.path),
         eval_data.path,
@@ -98,22 +101,25 @@ def evaluate(
     elif result.under_floor:
         alert = core.under_floor_alert(result, model_name, run_id)
     outcomes = send(alert, settings) if alert else []
-    candidate = {
-        (k,): v for k, v in overall.get("candidate", {}).items() if not k.endswith("_diff")
-    }
-    pushed = push_metrics(
-        settings,
-        model_name,
-        "evaluate",
-        {"candidate_metric": candidate, "blessed": {("candidate",): float(result.blessed)}},
+    counters = (
+        bump(registry.dir, training_increments(model.metadata)) if settings.pushgateway else {}
     )
+    pushed = push_metrics(settings, model_name, "evaluate", core.gauges(result, counters))
+    text = core.record_markdown(result)
     notes = "".join(f"- {line}\n" for line in [*outcomes, *([pushed] if pushed else [])])
-    markdown = core.record_markdown(result)
     if result.residuals:
         from driftgate.components.evaluate.regression import residual_markdown
 
-        markdown += "\n" + residual_markdown(result)
-    write_text(record, markdown + (f"\n## Alerts\n\n{notes}" if notes else ""))
+        text += "\n" + residual_markdown(result)
+    text += f"\n## Alerts\n\n{notes}" if notes else ""
+    logged = mlflow.log_evaluation(
+        mlflow.TrackingSettings.model_validate_json(tracking),
+        run_id,
+        registry,
+        result.to_dict(),
+        text,
+    )
+    write_text(record, text + mlflow.markdown(logged))
     write_json(results, result.to_dict())
     with open(reason, "w") as handle:
         handle.write(result.reason())

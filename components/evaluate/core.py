@@ -472,3 +472,18 @@ def record_markdown(result: EvaluationResult) -> str:
             diff_text = "–" if diff is None or math.isnan(diff) else f"{diff:+.4f}"
             lines.append(f"| {slice_name} | {metric} | {value:.4f} | {base_text} | {diff_text} |")
     return "\n".join(lines) + "\n"
+
+
+def gauges(result: EvaluationResult, counters: dict[str, float]) -> dict[str, dict[tuple, float]]:
+    """Prometheus series (``driftgate.monitoring.METRICS``) of an evaluation and run counters."""
+    from driftgate.metrics import METRIC_NAMES
+
+    def ratios(model: str) -> dict[str, float]:
+        return {k: v for k, v in result.overall(model).items() if k in METRIC_NAMES and v == v}
+
+    return {
+        "candidate_score_ratio": {(k,): v for k, v in ratios("candidate").items()},
+        "deployed_model_score_ratio": {(k, "holdout"): v for k, v in ratios("baseline").items()},
+        "candidate_blessed": {(): float(result.blessed)},
+        **{name: {(): value} for name, value in counters.items()},
+    }

@@ -20,6 +20,8 @@ def push(
     batch_sha256: str,
     batch_source: str,
     run_id: str,
+    alerts: str,
+    tracking: str,
     record: Output[Markdown],
 ) -> NamedTuple("PushOutputs", [("version", int), ("promoted", bool)]):
     """Publishes the blessed candidate as the next version and promotes it (compare-and-swap).
@@ -39,11 +41,15 @@ def push(
         batch_sha256: SHA-256 of the batch file.
         batch_source: Where the batch was read from.
         run_id: The pipeline run that produced the version.
+        alerts: JSON of the alert settings (the Pushgateway gets the push counters).
+        tracking: JSON of the tracking settings (MLflow registers the version).
         record: What was pushed, as Markdown.
     """
     from pathlib import Path
 
     from driftgate import logs
+    from driftgate import tracking as mlflow
+    from driftgate.alerts import AlertSettings, push_metrics
     from driftgate.components.push import core
     from driftgate.integrity import verify
     from driftgate.kfp_io import read_json, write_text
@@ -73,9 +79,23 @@ def push(
         provenance,
         deployed_generation,
     )
+    pushed = push_metrics(
+        AlertSettings.model_validate_json(alerts),
+        model_name,
+        "push",
+        {
+            "pushes_total": {(): len(registry.versions())},
+            "production_version": {(): registry.production() or 0},
+        },
+    )
+    logged = mlflow.log_push(
+        mlflow.TrackingSettings.model_validate_json(tracking), run_id, registry, result.version
+    )
     write_text(
         record,
         f"# Push\n\n{result.message}.\n\n- registry: `{registry.dir}`\n"
-        f"- parent version: {deployed_version or 'none'}\n- batch sha256: `{batch_sha256}`\n",
+        f"- parent version: {deployed_version or 'none'}\n- batch sha256: `{batch_sha256}`\n"
+        + (f"- {pushed}\n" if pushed else "")
+        + mlflow.markdown(logged),
     )
     return (result.version, result.promoted)

@@ -2,7 +2,7 @@
 
 from typing import NamedTuple
 
-from kfp.dsl import Artifact, Dataset, Input, Model, Output
+from kfp.dsl import HTML, Artifact, Dataset, Input, Markdown, Model, Output
 
 
 def train(
@@ -16,6 +16,11 @@ def train(
     opened_by: str,
     training: str,
     drift: str,
+    check_details: Input[Artifact],
+    decision_record: Input[Markdown],
+    drift_report: Input[HTML],
+    run_id: str,
+    tracking: str,
     model: Output[Model],
     eval_data: Output[Dataset],
     training_data: Output[Dataset],
@@ -38,6 +43,11 @@ def train(
             ``since_change`` window keeps the batches since it began.
         training: JSON of the training settings (family, hyperparameters, window, seed).
         drift: JSON of the drift settings (bins of the new reference statistics).
+        check_details: The check's findings (logged to MLflow).
+        decision_record: Why the run retrains (logged to MLflow).
+        drift_report: The drift report (logged to MLflow).
+        run_id: The run's name.
+        tracking: JSON of the tracking settings (MLflow).
         model: The candidate (SavedModel or model.joblib, with a checksum manifest).
         eval_data: Held-out rows of the batch.
         training_data: The training window (stored as the next reference).
@@ -46,13 +56,17 @@ def train(
         tensorboard: Per-epoch TensorBoard logs.
         window_schema: The schema of the training window (stored with the pushed version).
     """
+    import time
     from pathlib import Path
 
     from driftgate import logs
+    from driftgate import tracking as mlflow
     from driftgate.components.train import core
+    from driftgate.kfp_io import read_json
     from driftgate.ledger import Ledger
+    from driftgate.monitoring import gpus_in_pod
     from driftgate.registry import Registry
-    from driftgate.schema import load_schema
+    from driftgate.schema import feature_kinds, load_schema
     from driftgate.stats import DriftSettings
 
     logs.setup()
@@ -65,14 +79,16 @@ def train(
         tensorboard_dir=Path(tensorboard.path),
         schema=Path(window_schema.path),
     )
-    registry = Registry(registry_uri, model_name)
+    registry, batch_schema = Registry(registry_uri, model_name), load_schema(schema.path)
     episode = Ledger(registry).episode(batch_sha256, opened_by) if opened_by else None
+    settings = core.TrainingSettings.model_validate_json(training)
+    started = time.monotonic()
     result = core.train(
         validated.path,
-        load_schema(schema.path),
+        batch_schema,
         registry,
         deployed_version or None,
-        core.TrainingSettings.model_validate_json(training),
+        settings,
         DriftSettings.model_validate_json(drift),
         outputs,
         source_uri,
@@ -81,5 +97,18 @@ def train(
     )
     model.metadata.update(
         family=result.family, classes=result.classes, window=result.window, **result.history
+    )
+    seconds = time.monotonic() - started
+    model.metadata.update(train_seconds=seconds, gpus=gpus_in_pod())
+    model.metadata["mlflow"] = mlflow.log_training(
+        mlflow.TrackingSettings.model_validate_json(tracking),
+        run_id,
+        registry,
+        settings,
+        result,
+        read_json(check_details),
+        {"decision.md": Path(decision_record.path), "drift_report.html": Path(drift_report.path)},
+        Path(model.path),
+        feature_kinds(batch_schema),
     )
     return (result.train_rows, result.eval_rows)

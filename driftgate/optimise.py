@@ -1,0 +1,196 @@
+"""Post-training quantisation of a Keras SavedModel to TFLite, judged like any candidate.
+
+The quantised model is scored next to the full SavedModel on the same held-out rows: accuracy,
+the accuracy delta, file size and CPU latency per 1,000 rows for both. It is accepted only when
+its accuracy is within ``max_accuracy_drop`` of the full model's. ``int8`` is calibrated on a
+sample of the training window (integer weights and activations, float inputs and outputs, float
+kernels where an op has no integer kernel); ``float16`` halves the weights.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from driftgate.errors import ConfigError
+
+TFLITE_FILE = "model.tflite"
+SIGNATURE = "serving_default"
+
+
+class OptimisationSettings(BaseModel):
+    """Smaller models (``optimisation``).
+
+    Attributes:
+        quantise: ``float16`` or ``int8`` post-training quantisation; unset: none.
+        max_accuracy_drop: Largest accuracy loss against the full model on held-out rows.
+        calibration_rows: Rows of the training window int8 calibrates on.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    quantise: Literal["float16", "int8"] | None = None
+    max_accuracy_drop: float = Field(0.01, ge=0, le=1)
+    calibration_rows: int = Field(200, ge=1)
+
+
+@dataclass(frozen=True)
+class ModelFigures:
+    """One model's size, accuracy and CPU latency on the held-out rows."""
+
+    size_bytes: int
+    accuracy: float
+    ms_per_1000_rows: float
+
+
+@dataclass(frozen=True)
+class OptimisationReport:
+    """The full and the quantised model side by side, and the verdict."""
+
+    quantise: str
+    full: ModelFigures
+    quantised: ModelFigures
+    accepted: bool
+    max_accuracy_drop: float
+
+    @property
+    def accuracy_delta(self) -> float:
+        """Quantised minus full accuracy (negative: the quantised model is worse)."""
+        return self.quantised.accuracy - self.full.accuracy
+
+    def markdown(self) -> str:
+        """The record's section."""
+        rows = [
+            f"| {name} | {f.size_bytes:,} | {f.accuracy:.4f} | {f.ms_per_1000_rows:.1f} |"
+            for name, f in (("full SavedModel", self.full), (self.quantise, self.quantised))
+        ]
+        verdict = "pushed with the version" if self.accepted else "NOT pushed"
+        return "\n".join(
+            [
+                f"## Quantisation ({self.quantise})",
+                "",
+                "| model | bytes | accuracy | ms per 1,000 rows (CPU) |",
+                "|---|---|---|---|",
+                *rows,
+                "",
+                f"Accuracy delta {self.accuracy_delta:+.4f} (allowed drop "
+                f"{self.max_accuracy_drop:.4f}): {TFLITE_FILE} {verdict}.",
+                "",
+            ]
+        )
+
+
+def _feeds(frame: pd.DataFrame, details: dict) -> dict[str, np.ndarray]:
+    """Signature inputs (``[rows, 1]`` each) from raw feature columns."""
+    feeds = {}
+    for name, detail in details.items():
+        column = frame[name]
+        if detail["dtype"] is np.bytes_:
+            values = column.astype(object).where(column.notna(), "").astype(str).to_numpy()
+            feeds[name] = np.array([v.encode() for v in values], dtype=object).reshape(-1, 1)
+        else:
+            feeds[name] = column.to_numpy(dtype=detail["dtype"]).reshape(-1, 1)
+    return feeds
+
+
+def _numpy_dtype(dtype) -> type:
+    """The NumPy type TFLite uses for a signature input's TensorFlow dtype."""
+    return np.bytes_ if dtype.name == "string" else dtype.as_numpy_dtype
+
+
+def quantise(saved_model: Path, settings: OptimisationSettings, calibration: pd.DataFrame) -> bytes:
+    """Converts a SavedModel to a quantised TFLite flatbuffer.
+
+    Raises:
+        ConfigError: Nothing to do (``optimisation.quantise`` is unset) or the model is not a
+            SavedModel (scikit-learn models are not quantised).
+    """
+    if settings.quantise is None:
+        raise ConfigError("field 'optimisation.quantise' is unset: set float16 or int8")
+    if not (saved_model / "saved_model.pb").exists():
+        raise ConfigError(
+            "field 'optimisation.quantise' applies to Keras models only: set training.family "
+            "to keras or remove optimisation.quantise",
+            file=str(saved_model),
+        )
+    import tensorflow as tf
+
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model), [SIGNATURE])
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if settings.quantise == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    else:
+        signature = tf.saved_model.load(str(saved_model)).signatures[SIGNATURE]
+        specs = signature.structured_input_signature[1]
+        details = {n: {"dtype": _numpy_dtype(s.dtype)} for n, s in specs.items()}
+        feeds = _feeds(calibration.dropna().head(settings.calibration_rows), details)
+
+        def representative():
+            for row in range(len(next(iter(feeds.values())))):
+                yield {name: values[row : row + 1] for name, values in feeds.items()}
+
+        converter.representative_dataset = representative
+    return converter.convert()
+
+
+def _predict_tflite(flatbuffer: bytes, frame: pd.DataFrame) -> tuple[np.ndarray, float]:
+    import tensorflow as tf
+
+    interpreter = tf.lite.Interpreter(model_content=flatbuffer)
+    runner = interpreter.get_signature_runner(SIGNATURE)
+    return _timed(runner, _feeds(frame, runner.get_input_details()))
+
+
+def _predict_saved_model(saved_model: Path, frame: pd.DataFrame) -> tuple[np.ndarray, float]:
+    import tensorflow as tf
+
+    signature = tf.saved_model.load(str(saved_model)).signatures[SIGNATURE]
+    specs = signature.structured_input_signature[1]
+    details = {
+        n: {"dtype": np.bytes_ if s.dtype == tf.string else np.float32} for n, s in specs.items()
+    }
+    probabilities, seconds = _timed(signature, _feeds(frame, details))
+    return np.asarray(probabilities), seconds
+
+
+def _timed(predict, feeds: dict[str, np.ndarray]) -> tuple[np.ndarray, float]:
+    """Probabilities for ``feeds`` and the seconds they took, after one warm-up row."""
+    predict(**{name: values[:1] for name, values in feeds.items()})
+    started = time.perf_counter()
+    (probabilities,) = predict(**feeds).values()
+    return probabilities, time.perf_counter() - started
+
+
+def evaluate(
+    saved_model: Path,
+    flatbuffer: bytes,
+    eval_frame: pd.DataFrame,
+    label: str,
+    classes: list[str],
+    settings: OptimisationSettings,
+) -> OptimisationReport:
+    """Scores the full and the quantised model on the same held-out rows and judges the latter."""
+    truth = eval_frame[label].astype(str).to_numpy()
+    figures = []
+    parts = ["saved_model.pb", "fingerprint.pb", "variables", "assets"]
+    files = [f for part in parts for f in [saved_model / part, *(saved_model / part).rglob("*")]]
+    size = sum(f.stat().st_size for f in files if f.is_file())
+    for predict, model, nbytes in (
+        (_predict_saved_model, saved_model, size),
+        (_predict_tflite, flatbuffer, len(flatbuffer)),
+    ):
+        probabilities, seconds = predict(model, eval_frame)
+        predicted = np.asarray(classes)[np.argmax(probabilities, axis=1)]
+        accuracy = float(np.mean(predicted == truth))
+        figures.append(ModelFigures(nbytes, accuracy, 1000 * 1000 * seconds / len(eval_frame)))
+    full, quantised = figures
+    accepted = quantised.accuracy >= full.accuracy - settings.max_accuracy_drop
+    return OptimisationReport(
+        str(settings.quantise), full, quantised, accepted, settings.max_accuracy_drop
+    )
