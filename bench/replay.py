@@ -74,7 +74,35 @@ def _replay(name: str, stream: str, policies: list[str], delay: int, window: str
     if done.returncode != 0:
         raise SystemExit(f"{name}: replay failed:\n{done.stderr[-3000:]}")
     say(f"{name}: {seconds} s")
-    return {"seconds": seconds, "document": json.loads((output / "replay.json").read_text())}
+    notes = (
+        _new_class_notes(output, directory, STREAMS[stream].label) if stream == "new_class" else []
+    )
+    document = json.loads((output / "replay.json").read_text())
+    return {"seconds": seconds, "document": document, "notes": notes}
+
+
+def _new_class_notes(output: Path, directory: Path, label: str) -> list[str]:
+    """Whether the gate's model deployed after the new class appeared predicts it."""
+    import pyarrow.parquet as pq
+
+    from driftgate.components.check.core import score
+    from driftgate.registry import Registry
+    from driftgate.scoring import load_scorer
+
+    registry = Registry(output / "policies" / "gate" / "registry", "model")
+    version = registry.production()
+    verified = registry.verified(version)
+    last = sorted((directory / "batches").iterdir())[-1]
+    table = pq.read_table(last)
+    scorer = load_scorer(verified, fast=True)
+    predicted = [scorer.classes[i] for i in scorer.predict_proba(table).argmax(axis=1)]
+    truth = table.column(label).to_pylist()
+    hits = sum(p == t == "w4" for p, t in zip(predicted, truth, strict=True))
+    return [
+        f"gate's production version {version} knows classes {scorer.classes}; on {last.name} it "
+        f"predicts w4 {predicted.count('w4')} times, {hits} of {truth.count('w4')} w4 rows "
+        f"correctly (accuracy {score(verified, table, label)['accuracy']:.3f})"
+    ]
 
 
 def _accuracy(body: dict) -> list[float | None]:
@@ -153,7 +181,8 @@ def markdown(results: dict) -> str:
         lines += [f"## {name}", "", f"wall time {run['seconds']} s", ""]
         lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(r) + " |" for r in rows]
-        lines += [""] + [f"- {c}" for c in _checks(name.split(",")[0], run["document"])] + [""]
+        checks = [*_checks(name.split(",")[0], run["document"]), *run.get("notes", [])]
+        lines += ["", *(f"- {c}" for c in checks), ""]
         if "late" in name:
             lines += [*_estimates(run["document"]["policies"]["gate"]), ""]
     return "\n".join(lines)

@@ -105,6 +105,15 @@ def check_labels(batches: list[str], config: Config) -> None:
         )
 
 
+def primary_metric(runs: dict) -> str:
+    """The task's primary metric: RMSE when the deployed models were regressors."""
+    from driftgate import tasks
+
+    scored = [r.metrics for records in runs.values() for r in records if r.metrics]
+    regression = any(tasks.PRIMARY[tasks.REGRESSION] in m for m in scored)
+    return tasks.PRIMARY[tasks.REGRESSION if regression else tasks.CLASSIFICATION]
+
+
 def replay(
     config: Config,
     batches: list[str],
@@ -132,7 +141,7 @@ def replay(
         runs[policy.name] = run.run(batches)
         say(f"policy {policy.name}: done in {time.monotonic() - started:.1f} s")
     gpu = config.platform.gpu
-    document = to_json(runs, "accuracy", gpu.count if gpu.enabled else 0)
+    document = to_json(runs, primary_metric(runs), gpu.count if gpu.enabled else 0)
     title = f"Replay of {config.model_name}: {len(batches)} batches"
     if label_delay:
         title += f", labels {label_delay} batch(es) late"

@@ -1,8 +1,9 @@
 """What a replay writes: ``replay.json`` (read by other tools), ``replay.md`` and ``replay.html``.
 
 Totals per policy: trainings (``retrains``, the bootstrap included, since it costs the same),
-pushes, the mean and worst prequential primary metric over the batches that have one, training
-seconds and GPU-hours (training seconds × the configured accelerator count / 3600).
+pushes, the mean, least and (for an error such as RMSE) largest prequential primary metric over
+the batches that have one, training seconds and GPU-hours (training seconds × the configured
+accelerator count / 3600).
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ import math
 from dataclasses import asdict
 from pathlib import Path
 
+from driftgate import tasks
 from driftgate.pipelines.replay import BatchRecord
 
+LOWER = tasks.LOWER_IS_BETTER
 COLORS = ("#1f6fb2", "#e07b39", "#2f9e44", "#9c36b5", "#c92a2a", "#5c7cfa", "#868e96")
 _CSS = """
 body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#1d2430;max-width:1100px}
@@ -40,6 +43,7 @@ def totals(records: list[BatchRecord], metric: str, accelerators: int) -> dict:
         "pushes": sum(r.pushed for r in records),
         f"mean_{metric}": round(sum(scores) / len(scores), 6) if scores else None,
         f"min_{metric}": min(scores) if scores else None,
+        **({f"max_{metric}": max(scores) if scores else None} if metric in LOWER else {}),
         "train_seconds": round(seconds, 3),
         "gpu_hours": round(seconds * accelerators / 3600, 6),
     }
@@ -83,14 +87,14 @@ def totals_rows(document: dict) -> tuple[list[str], list[list[str]]]:
     for name, body in policies.items():
         t = body["totals"]
         mean = t[f"mean_{metric}"]
-        row = [name, str(t["retrains"]), str(t["pushes"]), _fmt(mean), _fmt(t[f"min_{metric}"])]
+        worst = t.get(f"max_{metric}", t[f"min_{metric}"])  # an error metric is worst at its max
+        row = [name, str(t["retrains"]), str(t["pushes"]), _fmt(mean), _fmt(worst)]
         row += [f"{t['train_seconds']:.1f}", _fmt(t["gpu_hours"], 4)]
         if always:
-            lost = (
-                None
-                if mean is None or always[f"mean_{metric}"] is None
-                else (always[f"mean_{metric}"] - mean)
-            )
+            lost = None
+            if mean is not None and always[f"mean_{metric}"] is not None:
+                lost = always[f"mean_{metric}"] - mean  # an error metric is lost when it rises
+                lost = -lost if metric in LOWER else lost
             row += [_fmt(always["gpu_hours"] - t["gpu_hours"], 4), _fmt(lost)]
         rows.append(row)
     return header, rows

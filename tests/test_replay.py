@@ -221,3 +221,25 @@ def test_batches_are_listed_in_name_order_without_partial_files(tmp_path):
     assert [Path(p).name for p in list_batches(str(tmp_path / "*.csv"))] == ["b.csv"]
     with pytest.raises(DataError, match="matches no CSV or Parquet"):
         list_batches(str(tmp_path / "*.json"))
+
+
+def test_a_custom_regressor_replays_with_rmse_as_its_primary_metric(tmp_path):
+    from sklearn.datasets import load_diabetes
+
+    examples = Path(__file__).parent.parent / "examples" / "diabetes-regression"
+    frame = load_diabetes(as_frame=True, scaled=False).frame
+    batches = tmp_path / "batches"
+    batches.mkdir()
+    for i, part in enumerate((frame.iloc[:220], frame.iloc[220:330], frame.iloc[330:])):
+        part.to_csv(batches / f"diabetes-{i}.csv", index=False)
+    config = load_config(examples / "config.yaml")
+    files = sorted(str(p) for p in batches.iterdir())
+    document = replay(
+        config, files, parse_policies(["always"], config, None), tmp_path / "out", 0,
+        lambda line: None,
+    )  # fmt: skip
+    assert document["primary_metric"] == "rmse"
+    body = document["policies"]["always"]
+    assert [e["decision"] for e in body["batches"]] == ["bootstrap", "retrain", "retrain"]
+    assert all(e["metrics"]["rmse"] > 0 for e in body["batches"][1:])
+    assert body["totals"]["max_rmse"] >= body["totals"]["mean_rmse"] >= body["totals"]["min_rmse"]
