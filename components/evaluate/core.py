@@ -381,7 +381,7 @@ def evaluate(
             )
     waived = floor_waiver(failures, metrics.get(OVERALL, {}), settings.rescue_margin)
     result = EvaluationResult(
-        bool(validation.validation_ok) or waived is not None,
+        passed(validation, settings, baseline is not None) or waived is not None,
         baseline_version,
         classes,
         metrics,
@@ -393,6 +393,16 @@ def evaluate(
         result.confusion[name], result.roc[name] = _curves(labels, probabilities, len(classes))
     log.info("%s", result.reason())
     return result
+
+
+def passed(validation, settings: EvaluationSettings, has_baseline: bool) -> bool:
+    """TFMA's verdict; with no threshold to apply (a first model without floors) it passes.
+
+    TFMA writes no validation result when the config has no threshold, and an absent result
+    reads as not OK.
+    """
+    judged = settings.value_thresholds or (has_baseline and settings.change_thresholds)
+    return bool(validation.validation_ok) if judged else not validation.metric_validations_per_slice
 
 
 def finite(values: dict[str, float]) -> dict[str, float]:

@@ -191,7 +191,12 @@ def evaluate(
         for failure in per_slice.failures
     ]
     result = core.EvaluationResult(
-        bool(validation.validation_ok), baseline_version, [], metrics, failures, unjudged
+        core.passed(validation, settings, baseline is not None),
+        baseline_version,
+        [],
+        metrics,
+        failures,
+        unjudged,
     )
     result.task = tasks.REGRESSION
     result.residuals = {m: residual_summary(targets, p) for m, p in predictions.items()}
