@@ -130,7 +130,8 @@ def test_the_three_demo_paths_run_inside_the_images(tmp_path, config, monkeypatc
     # DockerRunner mounts only the pipeline root, at the same path: batches and registry live in it.
     work = tmp_path / "work"
     work.mkdir()
-    steps = [next(s for s in prepare(work) if s.path == path) for path in PATHS]
+    story = prepare(work)
+    steps = [next(s for s in story if s.path == path) for path in PATHS]
     shutil.chown(work, UID, UID)
     for path in work.rglob("*"):
         shutil.chown(path, UID, UID)
