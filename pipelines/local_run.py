@@ -171,6 +171,17 @@ def _alert_lines(path: Path | None) -> list[str]:
     return path.read_text().splitlines() if path is not None and path.is_file() else []
 
 
+def _own_run_dir(lines: list[str], output_root: Path) -> Path:
+    """This run's directory, as its own task log names it.
+
+    Runs started at once in the same output root each find their own directory this way, never
+    "the newest new one", which may be another run's.
+    """
+    pattern = re.compile(re.escape(str(output_root)) + rf"/({PIPELINE_NAME}-[0-9-]+)/")
+    found = next((m.group(1) for line in lines if (m := pattern.search(line))), None)
+    return output_root / found if found else output_root
+
+
 def read_task(run_dir: Path, name: str) -> TaskRecord:
     """What a task left in a local run directory: its status and output parameters."""
     directory = run_dir / name
@@ -201,8 +212,9 @@ def run_local(
         batch_uri: The batch to process.
         registry_uri: The registry directory.
         force: Retrain regardless of the gate.
-        output_root: Where the runner writes task outputs; each run gets a subdirectory of its
-            own. Alerts go to ``alerts.jsonl`` there unless the config names a file sink.
+        output_root: Where the runner writes task outputs; each run gets a subdirectory (found
+            from its own log). Alerts go to ``alerts.jsonl`` there unless the config names a
+            file sink.
         verbose: Echo every task's log to stdout.
         progress: Stream for one line per task event (finished, skipped); stdout is captured
             during the run, so pass the console stream here.
@@ -223,9 +235,7 @@ def run_local(
     alerts_before = len(_alert_lines(alert_file))
 
     output_root = Path(output_root).resolve()
-    # each run gets a root of its own, so concurrent runs never read each other's outputs
-    run_root = output_root / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
-    run_root.mkdir(parents=True)
+    output_root.mkdir(parents=True, exist_ok=True)
     Path(registry_uri).mkdir(parents=True, exist_ok=True)
     started: dict[str, float] = {}
     pipeline = build_pipeline(config)
@@ -250,10 +260,10 @@ def run_local(
 
     local.init(
         runner=runner or local.SubprocessRunner(use_venv=False),
-        pipeline_root=str(run_root),
+        pipeline_root=str(output_root),
         raise_on_error=False,
     )
-    log_path = run_root / "run.log"
+    log_path = output_root / f".{PIPELINE_NAME}-{uuid.uuid4().hex}.log"
     begin = time.monotonic()
     with open(log_path, "w") as log, warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -263,10 +273,8 @@ def run_local(
                 batch_uri=batch_uri, registry_uri=str(Path(registry_uri).resolve()), force=force
             )
     wall = time.monotonic() - begin
-    created = sorted(run_root.glob(f"{PIPELINE_NAME}-*"))
-    run_dir = created[-1] if created else run_root
-    if run_dir != run_root:
-        log_path.rename(run_dir / "run.log")
+    run_dir = _own_run_dir(tee.lines, output_root)
+    log_path.rename(run_dir / "run.log" if run_dir != output_root else log_path)
     tasks = {name: read_task(run_dir, name) for name in TASKS}
     failed = [t for t in tasks.values() if t.status == "failed"]
     error = None
