@@ -49,7 +49,7 @@ def test_each_component_runs_under_the_local_runner(tmp_path, config, penguins_f
     alerting = {"alerts": sink.model_dump_json(), "run_id": "local-test"}
     tracking = config.tracking.model_dump_json()
 
-    ingested = ops.ingest(source_uri=str(csv), data=data)  # no input artifacts: a direct call works
+    ingested = ops.ingest(source_uri=str(csv), data=data, **common)  # no input artifacts
     assert ingested.outputs["rows"] == 224 and len(ingested.outputs["sha256"]) == 64
 
     validate = run_alone(
@@ -73,6 +73,7 @@ def test_each_component_runs_under_the_local_runner(tmp_path, config, penguins_f
         has_labels=True,
         drift=config.drift.model_dump_json(),
         performance=config.performance.model_dump_json(),
+        gate=config.gate.model_dump_json(),
         **common,
     )
     assert check.outputs["has_model"] is False and check.outputs["deployed_version"] == 0
@@ -81,13 +82,16 @@ def test_each_component_runs_under_the_local_runner(tmp_path, config, penguins_f
         root,
         ops.decide,
         {"check_details": (check.artifact("details"), Artifact)},
-        has_model=False,
-        drift_detected=False,
-        performance_degraded=False,
         has_labels=True,
+        rows=validate.outputs["rows"],
+        new_classes=validate.outputs["new_classes"],
         force=False,
-        model_name=config.model_name,
+        batch_sha256=ingested.outputs["sha256"],
+        batch_source=str(csv),
+        gate=config.gate.model_dump_json(),
+        min_rows=config.drift.min_rows,
         **alerting,
+        **common,
     )
     assert decide.outputs["Output"] is True
     assert decide.artifact("reason").read_text() == "no model is deployed yet"
@@ -104,6 +108,8 @@ def test_each_component_runs_under_the_local_runner(tmp_path, config, penguins_f
         },
         source_uri=str(csv),
         deployed_version=0,
+        batch_sha256=ingested.outputs["sha256"],
+        opened_by=decide.artifact("opened_by").read_text(),
         training=config.training.model_dump_json(),
         drift=config.drift.model_dump_json(),
         run_id="local-test",
@@ -130,7 +136,7 @@ def test_each_component_runs_under_the_local_runner(tmp_path, config, penguins_f
 
     inputs = {
         "model": (train.artifact("model"), Model),
-        "schema": (schema, Artifact),
+        "schema": (train.artifact("window_schema"), Artifact),
         "reference_stats": (train.artifact("reference_stats"), Artifact),
         "reference_sample": (train.artifact("reference_sample"), Dataset),
         "training_data": (train.artifact("training_data"), Dataset),
@@ -141,6 +147,8 @@ def test_each_component_runs_under_the_local_runner(tmp_path, config, penguins_f
         ops.push,
         inputs,
         deployed_version=0,
+        deployed_generation=check.outputs["deployed_generation"],
+        keep_versions=0,
         batch_sha256=ingested.outputs["sha256"],
         batch_source=str(csv),
         tracking=tracking,

@@ -128,7 +128,12 @@ class DatasetStats:
 
     def __getstate__(self) -> dict:
         """Pickles only the statistics; the lookup tables are rebuilt (Beam ships accumulators)."""
-        return {"binning": self.binning, "rows": self.rows, "features": self.features}
+        return {
+            "binning": self.binning,
+            "rows": self.rows,
+            "features": self.features,
+            "calibration": self.calibration,
+        }
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
