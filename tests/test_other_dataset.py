@@ -16,6 +16,8 @@ data:
   label: diagnosis
 performance:
   thresholds: {accuracy: 0.85}
+gate:
+  retrain_on: [performance, drift]   # this team retrains on drift as well
 training:
   family: sklearn
   sklearn: {estimator: logistic_regression}
