@@ -140,8 +140,8 @@ def replay(
         run = PolicyRun(config, policy, output / "policies" / policy.slug, label_delay, say)
         runs[policy.name] = run.run(batches)
         say(f"policy {policy.name}: done in {time.monotonic() - started:.1f} s")
-    gpu = config.platform.gpu
-    document = to_json(runs, primary_metric(runs), gpu.count if gpu.enabled else 0)
+    # GPU-hours: what the train step's accelerator request (platform.gpu.count) would cost
+    document = to_json(runs, primary_metric(runs), config.platform.gpu.count)
     title = f"Replay of {config.model_name}: {len(batches)} batches"
     if label_delay:
         title += f", labels {label_delay} batch(es) late"

@@ -21,7 +21,7 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, te
 
 from driftgate.alerts import AlertSettings
 from driftgate.pipelines.config import load_config
-from driftgate.pipelines.demo import prepare
+from driftgate.pipelines.demo import PATHS, prepare
 from driftgate.pipelines.local_run import run_local
 
 ROOT = Path(__file__).parent.parent
@@ -184,7 +184,8 @@ def exported(tmp_path_factory) -> dict[str, set[str]]:
     thread.start()
     try:
         work = tmp_path_factory.mktemp("pushed")
-        bootstrap, _, drifted = prepare(work)
+        story = prepare(work)  # the pipeline's three paths, picked from the demo's story
+        bootstrap, _, drifted = (next(s for s in story if s.path == p) for p in PATHS)
         alerts = AlertSettings(pushgateway=f"http://127.0.0.1:{server.server_port}")
         config = load_config(None).model_copy(update={"alerts": alerts})
         for step in (bootstrap, drifted):

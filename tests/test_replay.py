@@ -57,7 +57,8 @@ def four_policies(stream, tmp_path_factory) -> dict:
     return {"stdout": done.stdout, "output": output}
 
 
-def test_replay_json_has_the_documented_shape(four_policies):
+def test_replay_json_has_the_documented_shape(four_policies, stream):
+    accelerators = load_config(stream[1]).platform.gpu.count
     document = json.loads((four_policies["output"] / "replay.json").read_text())
     assert list(document["policies"]) == ["never", "always", "every:2", "gate"]
     for body in document["policies"].values():
@@ -76,7 +77,7 @@ def test_replay_json_has_the_documented_shape(four_policies):
         assert body["totals"]["mean_accuracy"] == pytest.approx(sum(scores) / 3, abs=1e-6)
         assert body["totals"]["min_accuracy"] == pytest.approx(min(scores), abs=1e-6)
         seconds = sum(e["train_seconds"] for e in body["batches"])
-        assert body["totals"]["gpu_hours"] == pytest.approx(seconds / 3600, abs=1e-5)
+        assert body["totals"]["gpu_hours"] == pytest.approx(seconds * accelerators / 3600, abs=1e-5)
 
 
 def test_always_retrains_every_batch_and_never_only_bootstraps(four_policies):

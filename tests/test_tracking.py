@@ -24,7 +24,7 @@ import yaml
 
 from driftgate.pipelines.cli import main
 from driftgate.pipelines.config import Config, load_config, parse_config
-from driftgate.pipelines.demo import prepare
+from driftgate.pipelines.demo import PATHS, prepare
 from driftgate.pipelines.local_run import run_local
 from driftgate.pipelines.retrain import compile_pipeline
 from driftgate.registry import Registry
@@ -135,7 +135,8 @@ def tracked(uri: str) -> Config:
 def story(server, tmp_path_factory):
     """Bootstrap while MLflow is down, a drifted batch once it is up, then a rollback."""
     work = tmp_path_factory.mktemp("tracked")
-    bootstrap, _, drifted = prepare(work)
+    story = prepare(work)  # the pipeline's three paths, picked from the demo's story
+    bootstrap, _, drifted = (next(s for s in story if s.path == p) for p in PATHS)
     registry = work / "registry"
     down = run_local(
         tracked(f"http://127.0.0.1:{free_port()}"),
@@ -192,7 +193,7 @@ def test_the_next_run_logs_what_was_kept_and_its_own_run(story):
         )
         assert {"model/MLmodel", "model/saved_model.pb"} <= set(run["artifacts"])
     assert second["params"]["window.deployed_version"] == "1"
-    assert second["metrics"]["drift/js/body_mass_g"] > 0.1  # the recalibrated scale
+    assert second["metrics"]["drift/js/flipper_length_mm"] > 0.1  # flippers in centimetres
     assert second["metrics"]["drift/detected"] == 1.0
     assert "deployed/accuracy" in second["metrics"]
     assert "baseline/overall/accuracy" in second["metrics"]

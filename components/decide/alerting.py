@@ -1,8 +1,8 @@
 """Alerts per state change, not per run: "degraded since batch X", reminders, "recovered".
 
-The state of each kind (``degradation``, ``drift``) lives in the registry next to the batch
-ledger (``<model>/state/alert_state.json``), advanced under a lock, so it survives restarts and
-concurrent runs (``driftgate/alert_state.py``).
+The state of each kind (``degradation``, ``drift``) of each deployed version lives in the
+registry next to the batch ledger (``<model>/state/v<version>/alert_state.json``), advanced under
+a lock, so it survives restarts and concurrent runs (``driftgate/alert_state.py``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,10 @@ def advance_states(
     Returns:
         The kinds whose state change (or reminder) calls for a message.
     """
-    store = AlertStateStore(registry.dir / STATE_DIR)
+    # Both conditions are relative to the deployed version (its scores, its reference data):
+    # each version starts with no episode, and a promotion ends the old version's.
+    version = details.get("deployed_version")
+    store = AlertStateStore(registry.dir / STATE_DIR / f"v{version or 0}")
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     found = {
         "degradation": bool(details.get("degraded") or details.get("estimate_degraded")),
