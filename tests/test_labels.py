@@ -20,6 +20,7 @@ def test_late_labels_are_scored_against_the_estimate_and_written_for_the_gate(
     deployed_registry, tmp_path, config, penguins_frame
 ):
     season = penguins_frame[penguins_frame.year == 2009].reset_index(drop=True)
+    season["flipper_length_mm"] /= 10  # the deployed version 2 learned centimetres
     season.insert(0, "row_id", [f"r{i}" for i in range(len(season))])
     season.drop(columns=["species"]).to_csv(tmp_path / "unlabelled.csv", index=False)
     season[["row_id", "species"]].iloc[::-1].to_csv(tmp_path / "labels.csv", index=False)

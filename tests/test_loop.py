@@ -76,7 +76,7 @@ def test_concurrent_local_runs_keep_their_own_outputs(deployed_registry, tmp_pat
     outputs = [run.communicate(timeout=600) for run in runs]
     assert all(run.returncode == 0 for run in runs), [err[-2000:] for _, err in outputs]
     directories = [Path(re.search(r"outputs and log: (\S+)\)", out).group(1)) for out, _ in outputs]
-    assert directories[0].parent != directories[1].parent
+    assert directories[0] != directories[1]
     for directory, batch in zip(directories, batches, strict=True):
         ingest = json.loads((directory / "ingest" / "executor_output.json").read_text())
         assert ingest["parameterValues"]["source"] == str(batch)
