@@ -117,10 +117,10 @@ def _checks(name: str, document: dict) -> list[str]:
         return []
     lines = []
     if always is not None:
-        mean_gap = always["totals"]["mean_accuracy"] - gate["totals"]["mean_accuracy"]
+        mean_gap = gate["totals"]["mean_accuracy"] - always["totals"]["mean_accuracy"]
         lines.append(
-            f"gate's mean accuracy is {mean_gap:+.4f} under always's "
-            f"({'≤ 0.02' if mean_gap <= 0.02 else '> 0.02'})"
+            f"gate's mean accuracy minus always's: {mean_gap:+.4f} "
+            f"({'within' if mean_gap >= -0.02 else 'more than'} 0.02 under always)"
         )
         share = gate["totals"]["retrains"] / max(1, always["totals"]["retrains"])
         lines.append(
@@ -174,6 +174,8 @@ def markdown(results: dict) -> str:
         "points are in bench/streams.py and bench/README.md. `retrains` counts every training, "
         "the bootstrap included; accuracy is prequential (the deployed model on each batch "
         "before anything trains on it).",
+        "",
+        *(f"- {note}" for note in results.get("notes", [])),
         "",
     ]
     for name, run in results["runs"].items():
