@@ -80,3 +80,47 @@ def test_concurrent_local_runs_keep_their_own_outputs(deployed_registry, tmp_pat
     for directory, batch in zip(directories, batches, strict=True):
         ingest = json.loads((directory / "ingest" / "executor_output.json").read_text())
         assert ingest["parameterValues"]["source"] == str(batch)
+
+
+def test_a_directory_gives_its_oldest_unprocessed_complete_batch(tmp_path):
+    from driftgate.components.ingest.core import pick_batch
+
+    for name in ("2026-11-02.csv", "2026-11-09.csv", "2026-11-16.csv.part", ".2026-11-23.csv"):
+        (tmp_path / name).write_text("x,y\n1,a\n")
+    first, second = (str(tmp_path / n) for n in ("2026-11-02.csv", "2026-11-09.csv"))
+    assert pick_batch(str(tmp_path), set()) == first
+    assert pick_batch(str(tmp_path), {first}) == second
+    assert pick_batch(str(tmp_path), {first, second}) == second  # all done: the newest, skipped
+    assert pick_batch(first, set()) == first
+
+
+def test_a_window_left_with_one_class_widens_to_every_stored_row():
+    import pyarrow as pa
+
+    from driftgate.components.train.window import WindowSettings, assemble_window, labelled_rows
+
+    previous = labelled_rows(pa.table({"x": [1.0, 2.0], "y": ["a", "b"]}), "y", "old")
+    batch = labelled_rows(pa.table({"x": [3.0, 4.0], "y": ["a", "a"]}), "y", "new")
+    only_new, _ = assemble_window(batch, previous, "since_change", WindowSettings(), {"new"})
+    assert set(only_new.column("y").to_pylist()) == {"a"}  # one class: train widens to `all`
+    widened, _ = assemble_window(batch, previous, "all", WindowSettings())
+    assert set(widened.column("y").to_pylist()) == {"a", "b"}
+
+
+@pytest.mark.slow
+def test_schema_show_and_diff_print_the_deployed_schema_and_a_batchs_changes(
+    deployed_registry, tmp_path, penguins_frame
+):
+    batch = tmp_path / "anvers.csv"
+    frame = penguins_frame[penguins_frame.year == 2009].copy()
+    frame.loc[frame.index[:3], "island"] = "Anvers"
+    frame.to_csv(batch, index=False)
+    command = [sys.executable, "-m", "driftgate.pipelines.cli", "schema"]
+    where = ["--registry", str(deployed_registry)]
+    shown = subprocess.run([*command, "show", *where], capture_output=True, text=True)
+    assert shown.returncode == 0 and "species" in shown.stdout and "Adelie" in shown.stdout
+    diff = subprocess.run(
+        [*command, "diff", "--batch", str(batch), *where], capture_output=True, text=True
+    )
+    assert diff.returncode == 0, diff.stderr
+    assert "island: + Anvers" in diff.stdout and "warns: island" in diff.stdout
