@@ -18,7 +18,6 @@ from driftgate.tracking import TrackingSettings
 STEPS = ("ingest", "validate", "check", "decide", "train", "evaluate", "push", "notify")
 ALERTING = ("validate", "decide", "evaluate", "notify")
 ALWAYS_FRESH = ("ingest", "validate", "check")
-REGISTRY_STEPS = ("validate", "check", "train", "evaluate", "push")
 TRACKING = ("train", "evaluate", "push")
 QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$"
 DURATION = r"^[0-9]+s$"
@@ -163,7 +162,7 @@ def apply_platform(
             )
         if platform.image_pull_secrets:
             kubernetes.set_image_pull_secrets(task, list(platform.image_pull_secrets))
-        if platform.registry_pvc and step in REGISTRY_STEPS:
+        if platform.registry_pvc:  # every step reads or writes the registry or its ledger
             kubernetes.mount_pvc(
                 task, pvc_name=platform.registry_pvc, mount_path=platform.registry_mount_path
             )

@@ -178,6 +178,7 @@ class PolicyRun:
             labelled.rows if labelled else validated.rows,
             labelled is not None,
             labelled.new_classes if labelled else [],
+            str(labelled.path) if labelled else "",
         )
         decision = decide_core.gate_batch(
             ledger,

@@ -99,6 +99,7 @@ def build_pipeline(config: Config) -> Callable:
                 rows=validated.outputs["rows"],
                 new_classes=validated.outputs["new_classes"],
                 force=force,
+                validated=validated.outputs["validated"],
                 check_details=checked.outputs["details"],
                 registry_uri=registry_uri,
                 model_name=model,

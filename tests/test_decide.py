@@ -73,7 +73,7 @@ def test_decision_and_reason(changes, gate, retrain, reason):
     assert decision.retrain is retrain
     assert reason in decision.reason
     assert [t.name for t in decision.triggers] == [
-        "performance", "estimated_performance", "drift", "new_class", "schedule"
+        "performance", "estimated_performance", "drift", "new_data", "new_class", "schedule"
     ]  # fmt: skip
 
 
@@ -161,3 +161,32 @@ def test_alerts_are_sent_per_state_change_not_per_run(tmp_path):
         ["m: no longer degraded (since batch b0.csv)"],
         [],
     ]
+
+
+@pytest.mark.parametrize(
+    ("drift", "labels", "unseen", "retrain"),
+    [
+        (True, True, 2_000, True),
+        (True, True, 1_999, False),
+        (False, True, 50_000, False),
+        (True, False, 50_000, True),  # no labels, no estimate: the drift fallback decides
+    ],
+)
+def test_new_labelled_data_under_drift_opens_the_gate(drift, labels, unseen, retrain):
+    found = findings(
+        drift_detected=drift,
+        drifted_features=["salary"] if drift else [],
+        performance={"accuracy": 0.97} if labels else None,
+        has_labels=labels,
+        trained_rows=1_000,
+        unseen_rows=unseen,
+    )
+    decision = decide(found, GateSettings())
+    (new_data,) = [t for t in decision.triggers if t.name == "new_data"]
+    assert new_data.fired is (drift and labels and unseen >= 2_000)
+    assert "≥ 2,000 rows (2 × the 1,000 trained on)" in new_data.bound
+    assert decision.retrain is (retrain and labels)
+    if new_data.fired:
+        assert decision.reason.startswith("new labelled data under drift (2,000 labelled rows")
+        assert opened_by(decision) == ""  # a stable concept: every stored row stays valid
+    assert not decide(found, GateSettings(retrain_on=["performance"])).retrain or not labels

@@ -178,7 +178,10 @@ def test_gpu_config_puts_train_on_the_gpu_pool(tmp_path):
         if "train" in c.get("dag", {}).get("tasks", {})
     ]
     assert train_task["retryPolicy"]["maxRetryCount"] == 2
-    assert k8s["exec-ingest"]["pvcMount"][0]["mountPath"] == "/data"
+    assert {m["mountPath"] for m in k8s["exec-ingest"]["pvcMount"]} == {"/data", "/registry"}
+    for step in ("ingest", "validate", "check", "decide", "train", "evaluate", "push", "notify"):
+        mounts = {m["mountPath"]: m for m in k8s[f"exec-{step}"]["pvcMount"]}
+        assert mounts["/registry"]["constant"] == "driftgate-registry", step
 
 
 def test_cpu_config_emits_no_gpu_field(tmp_path):

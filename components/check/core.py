@@ -124,6 +124,7 @@ class CheckResult:
     estimate: dict[str, dict[str, float]] | None = None
     estimate_degraded: list[str] = field(default_factory=list)
     estimate_note: str = ""
+    trained_rows: int = 0  # rows the deployed version trained on
 
     @property
     def drift_detected(self) -> bool:
@@ -174,6 +175,7 @@ class CheckResult:
             "estimate": self.estimate,
             "estimate_degraded": self.estimate_degraded,
             "estimate_note": self.estimate_note,
+            "trained_rows": self.trained_rows,
         }
 
 
@@ -308,4 +310,7 @@ def check(
             version,
             ", ".join(f"{k}={v:.3f}" for k, v in scores.items()),
         )
-    return CheckResult(version, drift, batch_stats, scores, degraded, bounds, **estimated)
+    trained = int(verified.metadata.get("training", {}).get("rows", 0))
+    return CheckResult(
+        version, drift, batch_stats, scores, degraded, bounds, **estimated, trained_rows=trained
+    )

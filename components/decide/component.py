@@ -1,6 +1,6 @@
 """KFP wrapper of the retraining decision."""
 
-from kfp.dsl import Artifact, Input, Markdown, Output, OutputPath
+from kfp.dsl import Artifact, Dataset, Input, Markdown, Output, OutputPath
 
 
 def decide(
@@ -8,6 +8,7 @@ def decide(
     rows: int,
     new_classes: list,
     force: bool,
+    validated: Input[Dataset],
     check_details: Input[Artifact],
     registry_uri: str,
     model_name: str,
@@ -31,6 +32,7 @@ def decide(
         rows: The batch's rows.
         new_classes: Label classes the deployed model has not seen.
         force: Retrain regardless, even a batch that was processed before.
+        validated: The validated batch (its labelled rows are kept for the next training).
         check_details: The check's findings.
         registry_uri: The model registry directory (its batch ledger is claimed).
         model_name: The model's name.
@@ -58,7 +60,9 @@ def decide(
     logs.setup()
     details = read_json(check_details)
     settings = GateSettings.model_validate_json(gate)
-    batch = core.BatchFacts(batch_sha256, batch_source, run_id, rows, has_labels, new_classes)
+    batch = core.BatchFacts(
+        batch_sha256, batch_source, run_id, rows, has_labels, new_classes, validated.path
+    )
     registry = Registry(registry_uri, model_name)
     decision = core.gate_batch(
         Ledger(registry),

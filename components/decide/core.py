@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from driftgate import kept_rows
 from driftgate.components.decide.gate import Findings, GateSettings, Trigger, cause, triggers
 from driftgate.ledger import Ledger
 
@@ -122,6 +123,10 @@ def gate_batch(
         new_classes=batch.new_classes,
         runs_since_retrain=ledger.runs_since_retrain(),
     )
+    if findings.has_model:
+        findings.unseen_rows = kept_rows.unseen_rows(
+            ledger, details["deployed_version"], batch.sha256
+        ) + (batch.rows if batch.has_labels else 0)
     decision = choose(findings)
     has_model = details.get("deployed_version") is not None
     name = ("retrain" if has_model else "bootstrap") if decision.retrain else "skip"
@@ -135,9 +140,15 @@ def gate_batch(
         "drifted": bool(details.get("drift_detected")),
         "opened_by": opened_by(decision),
         "estimate": details.get("estimate"),
+        "labelled": batch.has_labels,
+        "rows": batch.rows,
     }
     lost_to = ledger.claim(batch.sha256, entry, force=force)
-    return already_processed(lost_to) if lost_to is not None else decision
+    if lost_to is not None:
+        return already_processed(lost_to)
+    if batch.has_labels and batch.validated:
+        kept_rows.keep(ledger, batch.sha256, batch.validated)
+    return decision
 
 
 @dataclass(frozen=True)
@@ -150,6 +161,7 @@ class BatchFacts:
     rows: int
     has_labels: bool
     new_classes: list[str]
+    validated: str = ""  # the validated batch file; its labelled rows are kept for training
 
 
 def record_markdown(decision: Decision, details: dict) -> str:

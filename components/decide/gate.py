@@ -8,6 +8,13 @@
   ``gate.max_calibration_error``.
 - ``drift``: the drift rule fired. By default drift is reported and alerted but opens the gate
   only as a fallback, when neither measured nor trusted estimated performance is available.
+- ``new_data``: the features drifted, and the labelled rows the deployed model never trained
+  on (every labelled batch it served, kept by ``driftgate.kept_rows``) reach
+  ``gate.new_data_ratio`` times the rows it trained on. Drift that does not hurt today still
+  moves the inputs toward regions the model saw little of; once that much new labelled data is
+  at hand, a candidate trained on all of it is likely to be better, and the evaluation pushes it
+  only if it is. With the default ratio of 2, the retrains this costs grow with the logarithm
+  of the data.
 - ``new_class``: the labels hold a class the deployed model has never seen.
 - ``schedule``: ``gate.every_runs`` runs have passed since the last retrain.
 """
@@ -19,7 +26,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-TriggerName = Literal["performance", "estimated_performance", "drift", "new_class", "schedule"]
+TriggerName = Literal[
+    "performance", "estimated_performance", "drift", "new_data", "new_class", "schedule"
+]
 
 
 class GateSettings(BaseModel):
@@ -29,6 +38,8 @@ class GateSettings(BaseModel):
         retrain_on: The triggers that retrain (see the module docs).
         drift_fallback: Let drift open the gate when the batch has no labels and no trusted
             performance estimate.
+        new_data_ratio: For ``new_data``: labelled rows not trained on, as a multiple of the
+            rows the deployed model trained on, that drift needs to open the gate.
         every_runs: For ``schedule``: retrain after this many runs without one (0: off).
         max_calibration_error: Largest expected calibration error (on held-out rows at
             training time) under which the performance estimate is trusted.
@@ -37,8 +48,14 @@ class GateSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    retrain_on: list[TriggerName] = ["performance", "estimated_performance", "new_class"]
+    retrain_on: list[TriggerName] = [
+        "performance",
+        "estimated_performance",
+        "new_data",
+        "new_class",
+    ]
     drift_fallback: bool = True
+    new_data_ratio: float = Field(2.0, gt=0)
     every_runs: int = Field(0, ge=0)
     max_calibration_error: float = Field(0.05, ge=0, le=1)
     remind_every: int = Field(10, ge=1)
@@ -61,6 +78,8 @@ class Findings:
     estimate_note: str = ""
     new_classes: list[str] = field(default_factory=list)
     runs_since_retrain: int | None = None
+    trained_rows: int = 0
+    unseen_rows: int = 0
 
     @classmethod
     def from_check(
@@ -87,6 +106,7 @@ class Findings:
             estimate_note=details.get("estimate_note", ""),
             new_classes=list(new_classes),
             runs_since_retrain=runs_since_retrain,
+            trained_rows=int(details.get("trained_rows", 0)),
         )
 
 
@@ -148,6 +168,16 @@ def triggers(f: Findings, gate: GateSettings) -> list[Trigger]:
         ", ".join(f.drifted_features) or "no feature over its threshold",
         "per-feature thresholds (drift settings)" + (" — fallback" if fallback else ""),
     )
+    needed = gate.new_data_ratio * f.trained_rows
+    new_data = Trigger(
+        "new_data",
+        "new_data" in on,
+        f.drift_detected and f.has_labels and f.trained_rows > 0 and f.unseen_rows >= needed,
+        f"{f.unseen_rows:,} labelled rows not trained on"
+        + (f"; drift in {', '.join(f.drifted_features)}" if f.drift_detected else "; no drift"),
+        f"drift and ≥ {needed:,.0f} rows ({gate.new_data_ratio:g} × the {f.trained_rows:,} "
+        "trained on)",
+    )
     new_class = Trigger(
         "new_class",
         "new_class" in on,
@@ -163,7 +193,7 @@ def triggers(f: Findings, gate: GateSettings) -> list[Trigger]:
         "unknown" if runs is None else f"{runs} run(s) since the last retrain",
         f"every {gate.every_runs} runs" if gate.every_runs else "off",
     )
-    return [performance, estimated, drift, new_class, schedule]
+    return [performance, estimated, drift, new_data, new_class, schedule]
 
 
 def cause(trigger: Trigger) -> str:
@@ -179,6 +209,7 @@ def cause(trigger: Trigger) -> str:
             if "fallback" in trigger.bound
             else ""
         ),
+        "new_data": f"new labelled data under drift ({trigger.value}; {trigger.bound})",
         "new_class": f"new class {trigger.value} in the labels",
         "schedule": f"scheduled retrain ({trigger.value})",
     }[trigger.name]

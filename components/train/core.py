@@ -1,7 +1,8 @@
 """Trains a candidate on the reference window plus the new labelled batch.
 
-The training window is the deployed version's training data (its reference window) followed by
-the batch's labelled rows, as the window strategy chooses (``window.py``). A stratified share of
+The training window is the deployed version's training data (its reference window), then the
+labelled rows of the batches it served without retraining (``driftgate.kept_rows``), then the
+batch's labelled rows, as the window strategy chooses (``window.py``). A stratified share of
 the batch is held out for evaluation: the deployed model never saw those rows, so candidate and
 baseline are compared fairly on data from the current distribution.
 """
@@ -18,15 +19,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from driftgate import tasks
+from driftgate import kept_rows, tasks
 from driftgate.components.train.fit import Fitted, fit
 from driftgate.components.train.settings import TrainingSettings
 from driftgate.components.train.window import (
+    BATCH_COLUMN,
     assemble_window,
+    conform,
     labelled_rows,
     window_schema,
 )
 from driftgate.errors import DataError
+from driftgate.ledger import Ledger
 from driftgate.registry import TRAINING_DATA, Registry
 from driftgate.schema import feature_kinds, save_schema
 from driftgate.stats import DriftSettings, reference_stats
@@ -61,11 +65,24 @@ class TrainResult:
     window: dict = field(default_factory=dict)
 
 
-def _previous_training_data(registry: Registry, version: int | None) -> pa.Table | None:
+def _previous_rows(
+    registry: Registry, version: int | None, batch: pa.Table, label: str
+) -> pa.Table | None:
+    """The deployed version's training rows, then the kept rows of the batches it served."""
     if version is None:
         return None
-    verified = registry.verified(version)
-    return pq.read_table(verified.path / TRAINING_DATA)
+    parts = [conform(pq.read_table(registry.verified(version).path / TRAINING_DATA), batch)]
+    current = batch.column(BATCH_COLUMN)[0].as_py() if batch.num_rows else ""
+    for sha256, table in kept_rows.unseen_tables(Ledger(registry), version, current):
+        rows = labelled_rows(table, label, sha256)
+        try:
+            parts.append(conform(rows, batch))
+        except (KeyError, pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            log.warning("kept rows of batch %s do not fit the batch: %s", sha256[:12], exc)
+    if len(parts) > 1:
+        kept = sum(t.num_rows for t in parts[1:])
+        log.info("training window: %d kept rows of batches not trained on", kept)
+    return pa.concat_tables(parts)
 
 
 def train(
@@ -106,7 +123,7 @@ def train(
         raise DataError("the schema marks no label column", file=source or str(batch_path))
     task = tasks.task_of(schema)
     batch = labelled_rows(pq.read_table(batch_path), label, batch_id)
-    previous = _previous_training_data(registry, deployed_version)
+    previous = _previous_rows(registry, deployed_version, batch, label)
     outputs.tensorboard_dir.mkdir(parents=True, exist_ok=True)
     tried: list[dict] = []
     best: Fitted | None = None

@@ -61,6 +61,13 @@ def labelled_rows(batch: pa.Table, label: str, batch_id: str) -> pa.Table:
     return batch.append_column(BATCH_COLUMN, pa.array([batch_id] * batch.num_rows, pa.string()))
 
 
+def conform(rows: pa.Table, batch: pa.Table) -> pa.Table:
+    """Stored rows in the batch's columns and types; untagged rows get an empty batch hash."""
+    if BATCH_COLUMN not in rows.column_names:  # stored before rows were tagged
+        rows = rows.append_column(BATCH_COLUMN, pa.array([""] * rows.num_rows, pa.string()))
+    return rows.select(batch.column_names).cast(batch.schema)
+
+
 def assemble_window(
     batch: pa.Table,
     previous: pa.Table | None,
@@ -83,11 +90,7 @@ def assemble_window(
     """
     parts = []
     if previous is not None:
-        if BATCH_COLUMN not in previous.column_names:  # stored before rows were tagged
-            previous = previous.append_column(
-                BATCH_COLUMN, pa.array([""] * previous.num_rows, pa.string())
-            )
-        previous = previous.select(batch.column_names).cast(batch.schema)
+        previous = conform(previous, batch)
         ids = previous.column(BATCH_COLUMN)
         if strategy == "recent":
             order = list(dict.fromkeys(ids.to_pylist()))
