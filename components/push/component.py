@@ -12,6 +12,7 @@ def push(
     reference_sample: Input[Dataset],
     training_data: Input[Dataset],
     evaluation: Input[Artifact],
+    optimised_model: Input[Model],
     registry_uri: str,
     model_name: str,
     deployed_version: int,
@@ -33,6 +34,8 @@ def push(
         reference_sample: Row sample of its training window.
         training_data: Its training window.
         evaluation: The evaluation that blessed it.
+        optimised_model: The quantised model the evaluation accepted (empty: none); stored as
+            ``model.tflite`` in the version.
         registry_uri: The model registry directory.
         model_name: The model's name in the registry.
         deployed_version: The production version the run compared against (0: none).
@@ -78,6 +81,7 @@ def push(
         deployed_version or None,
         provenance,
         deployed_generation,
+        Path(optimised_model.path) if Path(optimised_model.path).stat().st_size else None,
     )
     pushed = push_metrics(
         AlertSettings.model_validate_json(alerts),
