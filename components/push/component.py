@@ -73,6 +73,7 @@ def push(
         TRAINING_DATA: Path(training_data.path),
     }
     provenance = {"batch_sha256": batch_sha256, "batch_source": batch_source, "run_id": run_id}
+    optimised = Path(optimised_model.path)  # empty: no quantised model was accepted
     result = core.push(
         verify(model.path),
         sidecars,
@@ -81,7 +82,7 @@ def push(
         deployed_version or None,
         provenance,
         deployed_generation,
-        Path(optimised_model.path) if Path(optimised_model.path).stat().st_size else None,
+        optimised if optimised.is_file() and optimised.stat().st_size else None,
     )
     pushed = push_metrics(
         AlertSettings.model_validate_json(alerts),
