@@ -185,3 +185,10 @@ def test_a_signed_version_covers_the_quantised_model(quantised_run, tmp_path, mo
     (signed.path / TFLITE_FILE).write_bytes(b"tampered")
     with pytest.raises(IntegrityError):
         target.verified(pushed.version)
+
+
+@pytest.mark.slow
+def test_without_quantise_nothing_is_quantised_or_stored(demo):
+    version = Registry(demo[0] / "registry", "penguins").verified(2)
+    assert TFLITE_FILE not in version.metadata["files"]
+    assert json.loads((version.path / EVALUATION_FILE).read_text())["optimisation"] is None
