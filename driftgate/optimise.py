@@ -3,41 +3,24 @@
 The quantised model is scored next to the full SavedModel on the same held-out rows: accuracy,
 the accuracy delta, file size and CPU latency per 1,000 rows for both. It is accepted only when
 its accuracy is within ``max_accuracy_drop`` of the full model's. ``int8`` is calibrated on a
-sample of the training window (integer weights and activations, float inputs and outputs, float
-kernels where an op has no integer kernel); ``float16`` halves the weights.
+seeded sample of the training window (integer weights and activations, float inputs and outputs,
+float kernels where an op has no integer kernel); ``float16`` halves the weights.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
 
 from driftgate.errors import ConfigError
+from driftgate.settings.optimisation import OptimisationSettings
 
 TFLITE_FILE = "model.tflite"
 SIGNATURE = "serving_default"
-
-
-class OptimisationSettings(BaseModel):
-    """Smaller models (``optimisation``).
-
-    Attributes:
-        quantise: ``float16`` or ``int8`` post-training quantisation; unset: none.
-        max_accuracy_drop: Largest accuracy loss against the full model on held-out rows.
-        calibration_rows: Rows of the training window int8 calibrates on.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    quantise: Literal["float16", "int8"] | None = None
-    max_accuracy_drop: float = Field(0.01, ge=0, le=1)
-    calibration_rows: int = Field(200, ge=1)
 
 
 @dataclass(frozen=True)
@@ -63,6 +46,10 @@ class OptimisationReport:
     def accuracy_delta(self) -> float:
         """Quantised minus full accuracy (negative: the quantised model is worse)."""
         return self.quantised.accuracy - self.full.accuracy
+
+    def to_dict(self) -> dict:
+        """JSON-friendly form, the accuracy delta included (stored in the evaluation)."""
+        return {**asdict(self), "accuracy_delta": self.accuracy_delta}
 
     def markdown(self) -> str:
         """The record's section."""
@@ -129,7 +116,9 @@ def quantise(saved_model: Path, settings: OptimisationSettings, calibration: pd.
         signature = tf.saved_model.load(str(saved_model)).signatures[SIGNATURE]
         specs = signature.structured_input_signature[1]
         details = {n: {"dtype": _numpy_dtype(s.dtype)} for n, s in specs.items()}
-        feeds = _feeds(calibration.dropna().head(settings.calibration_rows), details)
+        complete = calibration.dropna()
+        sample = complete.sample(min(settings.calibration_rows, len(complete)), random_state=0)
+        feeds = _feeds(sample, details)
 
         def representative():
             for row in range(len(next(iter(feeds.values())))):

@@ -16,7 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from driftgate.alerts import AlertSettings
 from driftgate.components.check.core import PerformanceSettings
 from driftgate.components.decide.gate import GateSettings
-from driftgate.components.evaluate.core import EvaluationSettings
 from driftgate.components.train.settings import TrainingSettings
 from driftgate.components.validate.core import ValidationSettings
 from driftgate.dataspec import DataSettings
@@ -24,6 +23,8 @@ from driftgate.errors import ConfigError
 from driftgate.pipelines.platform import PlatformSettings
 from driftgate.registry import RegistrySettings
 from driftgate.serving import ServingSettings, check_servable
+from driftgate.settings.evaluation import EvaluationSettings
+from driftgate.settings.optimisation import OptimisationSettings, check_optimisable
 from driftgate.stats import DriftSettings
 from driftgate.tasks import check_task
 from driftgate.tracking import TrackingSettings
@@ -65,6 +66,7 @@ class Config(BaseModel):
         registry: Retention of old versions.
         training: Model family, hyperparameters, window and seed.
         evaluation: Slices and blessing thresholds.
+        optimisation: Post-training quantisation of Keras models (off by default).
         platform: Cluster resources, GPU placement, volumes and retries.
         alerts: Webhook, file sink and Pushgateway for alerts and metrics.
         serving: The inference servers that serve pushed models.
@@ -86,6 +88,7 @@ class Config(BaseModel):
     registry: RegistrySettings = RegistrySettings()
     training: TrainingSettings = TrainingSettings()
     evaluation: EvaluationSettings = EvaluationSettings()
+    optimisation: OptimisationSettings = OptimisationSettings()
     platform: PlatformSettings = PlatformSettings()
     alerts: AlertSettings = AlertSettings()
     tracking: TrackingSettings = TrackingSettings()
@@ -134,6 +137,9 @@ def parse_config(text: str, source: str, base_dir: Path | None = None) -> Config
     check_task(config.data.task, config, source)
     check_servable(
         config.training.family, config.training.custom.format, config.serving.servers, source
+    )
+    check_optimisable(
+        config.optimisation, config.training.family, config.training.custom.format, source
     )
     return config
 

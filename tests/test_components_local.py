@@ -124,9 +124,11 @@ def test_each_component_runs_under_the_local_runner(tmp_path, config, penguins_f
         {
             "model": (train.artifact("model"), Model),
             "eval_data": (train.artifact("eval_data"), Dataset),
+            "training_data": (train.artifact("training_data"), Dataset),
         },
         deployed_version=0,
         evaluation=config.evaluation.model_dump_json(),
+        optimisation=config.optimisation.model_dump_json(),
         tracking=tracking,
         **alerting,
         **common,
@@ -141,6 +143,7 @@ def test_each_component_runs_under_the_local_runner(tmp_path, config, penguins_f
         "reference_sample": (train.artifact("reference_sample"), Dataset),
         "training_data": (train.artifact("training_data"), Dataset),
         "evaluation": (evaluate.artifact("results"), Artifact),
+        "optimised_model": (evaluate.artifact("optimised_model"), Model),
     }
     push = run_alone(
         root,

@@ -2,12 +2,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from driftgate.components.evaluate.core import EvaluationSettings, evaluate, record_markdown
+from driftgate.components.evaluate.core import evaluate
+from driftgate.components.evaluate.record import record_markdown
 from driftgate.components.train.core import TrainingSettings, TrainOutputs, train
 from driftgate.components.validate.core import ValidationSettings, validate
 from driftgate.dataspec import DataSettings
 from driftgate.integrity import verify
 from driftgate.registry import Registry
+from driftgate.settings.evaluation import EvaluationSettings
 from driftgate.stats import DriftSettings
 
 pytestmark = pytest.mark.slow

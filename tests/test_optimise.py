@@ -4,8 +4,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from driftgate.errors import ConfigError
-from driftgate.optimise import OptimisationSettings, evaluate, quantise
+from driftgate.optimise import evaluate, quantise
 from driftgate.registry import TRAINING_DATA, Registry
+from driftgate.settings.optimisation import OptimisationSettings
 
 pytestmark = pytest.mark.slow
 

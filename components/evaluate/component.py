@@ -1,4 +1,4 @@
-"""KFP wrapper of the TFMA evaluation."""
+"""KFP wrapper of the evaluate step."""
 
 from kfp.dsl import (
     Artifact,
@@ -16,10 +16,12 @@ from kfp.dsl import (
 def evaluate(
     model: Input[Model],
     eval_data: Input[Dataset],
+    training_data: Input[Dataset],
     registry_uri: str,
     model_name: str,
     deployed_version: int,
     evaluation: str,
+    optimisation: str,
     alerts: str,
     run_id: str,
     tracking: str,
@@ -28,6 +30,7 @@ def evaluate(
     baseline_curves: Output[ClassificationMetrics],
     record: Output[Markdown],
     results: Output[Artifact],
+    optimised_model: Output[Model],
     reason: OutputPath(str),
 ) -> bool:
     """Compares the candidate with the deployed model per slice and decides the blessing.
@@ -38,19 +41,22 @@ def evaluate(
     Args:
         model: The candidate.
         eval_data: Held-out rows.
+        training_data: The training window (int8 quantisation calibrates on a sample of it).
         registry_uri: The model registry directory.
         model_name: The model's name in the registry.
         deployed_version: The baseline version (0: none, first run).
         evaluation: JSON of the slices and thresholds.
+        optimisation: JSON of the quantisation settings.
         alerts: JSON of the alert settings (a rejected candidate alerts).
         run_id: The run's name.
         tracking: JSON of the tracking settings (MLflow).
         metrics: Candidate metrics (and differences to the baseline).
         candidate_curves: Candidate confusion matrix and ROC curve (empty for a regressor).
         baseline_curves: Baseline confusion matrix and ROC curve (empty on the first run).
-        record: Why the candidate was blessed or rejected, threshold by threshold, and for a
-            regressor a summary of both models' residuals.
+        record: Why the candidate was blessed or rejected, threshold by threshold, for a
+            regressor a summary of both models' residuals, and the quantised model's report.
         results: The evaluation as JSON (stored with the pushed version).
+        optimised_model: The accepted TFLite flatbuffer; empty when there is none.
         reason: Why the candidate was blessed or rejected, in one line.
 
     Returns:
@@ -59,68 +65,39 @@ def evaluate(
     from pathlib import Path
 
     from driftgate import logs
-    from driftgate import tracking as mlflow
-    from driftgate.alerts import AlertSettings, push_metrics, send
+    from driftgate.alerts import AlertSettings
     from driftgate.components.evaluate import core
-    from driftgate.integrity import verify
     from driftgate.kfp_io import log_classification, log_metrics, write_json, write_text
-    from driftgate.monitoring import bump, training_increments
     from driftgate.registry import Registry
+    from driftgate.settings.evaluation import EvaluationSettings
+    from driftgate.settings.optimisation import OptimisationSettings
+    from driftgate.tracking import TrackingSettings
 
     logs.setup()
-    registry = Registry(registry_uri, model_name)
-    baseline = registry.verified(deployed_version) if deployed_version else None
-    result = core.evaluate(
-        verify(model.path),
+    outcome = core.run(
+        model.path,
+        model.metadata,
         eval_data.path,
-        baseline,
+        training_data.path,
+        Registry(registry_uri, model_name),
         deployed_version or None,
-        core.EvaluationSettings.model_validate_json(evaluation),
+        EvaluationSettings.model_validate_json(evaluation),
+        OptimisationSettings.model_validate_json(optimisation),
+        AlertSettings.model_validate_json(alerts),
+        TrackingSettings.model_validate_json(tracking),
+        run_id,
         Path(results.path).parent / "tfma",
     )
-    overall = result.metrics.get(core.OVERALL, {})
-    log_metrics(
-        metrics,
-        {
-            **overall.get("candidate", {}),
-            **{f"baseline_{k}": v for k, v in overall.get("baseline", {}).items()},
-        },
-    )
-    if "candidate" in result.confusion:  # a regressor has residuals instead (in the record)
-        log_classification(
-            candidate_curves, result.classes, result.confusion["candidate"], result.roc["candidate"]
-        )
-    if "baseline" in result.confusion:
-        log_classification(
-            baseline_curves, result.classes, result.confusion["baseline"], result.roc["baseline"]
-        )
-    settings = AlertSettings.model_validate_json(alerts)
-    alert = None
-    if not result.blessed:
-        alert = core.rejection_alert(result, model_name, run_id)
-    elif result.under_floor:
-        alert = core.under_floor_alert(result, model_name, run_id)
-    outcomes = send(alert, settings) if alert else []
-    counters = (
-        bump(registry.dir, training_increments(model.metadata)) if settings.pushgateway else {}
-    )
-    pushed = push_metrics(settings, model_name, "evaluate", core.gauges(result, counters))
-    text = core.record_markdown(result)
-    notes = "".join(f"- {line}\n" for line in [*outcomes, *([pushed] if pushed else [])])
-    if result.residuals:
-        from driftgate.components.evaluate.regression import residual_markdown
-
-        text += "\n" + residual_markdown(result)
-    text += f"\n## Alerts\n\n{notes}" if notes else ""
-    logged = mlflow.log_evaluation(
-        mlflow.TrackingSettings.model_validate_json(tracking),
-        run_id,
-        registry,
-        result.to_dict(),
-        text,
-    )
-    write_text(record, text + mlflow.markdown(logged))
-    write_json(results, result.to_dict())
+    result = outcome.result
+    log_metrics(metrics, outcome.metrics)
+    for name, curves in (("candidate", candidate_curves), ("baseline", baseline_curves)):
+        if name in result.confusion:  # a regressor has residuals instead (in the record)
+            log_classification(curves, result.classes, result.confusion[name], result.roc[name])
+    write_text(record, outcome.record)
+    write_json(results, outcome.results())
+    flatbuffer = outcome.optimised.flatbuffer if outcome.optimised else None
+    Path(optimised_model.path).parent.mkdir(parents=True, exist_ok=True)
+    Path(optimised_model.path).write_bytes(flatbuffer or b"")
     with open(reason, "w") as handle:
         handle.write(result.reason())
     return result.blessed

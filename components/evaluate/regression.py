@@ -15,9 +15,11 @@ import numpy as np
 import pyarrow as pa
 
 from driftgate import tasks
-from driftgate.components.evaluate import core
+from driftgate.components.evaluate import analysis
+from driftgate.components.evaluate.record import MISSING, EvaluationResult, ThresholdFailure
 from driftgate.integrity import VerifiedDir
 from driftgate.scoring import load_scorer
+from driftgate.settings.evaluation import EvaluationSettings
 
 log = logging.getLogger(__name__)
 # driftgate metric name -> (TFMA class name, module; None: TFMA's own or Keras's)
@@ -36,9 +38,7 @@ TFMA_KEY_NAMES = {
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
-def _eval_config(
-    settings: core.EvaluationSettings, has_baseline: bool, slices: list[tuple[str, str]]
-):
+def _eval_config(settings: EvaluationSettings, has_baseline: bool, slices: list[tuple[str, str]]):
     from tensorflow_model_analysis.proto import config_pb2
 
     config = config_pb2.EvalConfig()
@@ -72,7 +72,7 @@ def _eval_config(
     return config
 
 
-def _failure(per_slice, failure) -> core.ThresholdFailure:
+def _failure(per_slice, failure) -> ThresholdFailure:
     name = TFMA_KEY_NAMES.get(failure.metric_key.name, failure.metric_key.name)
     threshold = failure.metric_threshold
     if threshold.HasField("value_threshold"):
@@ -87,9 +87,9 @@ def _failure(per_slice, failure) -> core.ThresholdFailure:
             ("increase" if lower_is_better else "change"),
             threshold.change_threshold.absolute.value,
         )
-    return core.ThresholdFailure(
+    return ThresholdFailure(
         name,
-        core._slice_name(per_slice.slice_key),
+        analysis.slice_name(per_slice.slice_key),
         kind,
         round(limit, 9),
         failure.metric_value.double_value.value,
@@ -109,7 +109,7 @@ def residual_summary(targets: np.ndarray, predictions: np.ndarray) -> dict[str, 
     return summary
 
 
-def residual_markdown(result: core.EvaluationResult) -> str:
+def residual_markdown(result: EvaluationResult) -> str:
     """A Markdown table of each model's residuals on the held-out rows."""
     lines = [
         "## Residuals (target − prediction) on the held-out rows",
@@ -132,9 +132,9 @@ def evaluate(
     table: pa.Table,
     baseline: VerifiedDir | None,
     baseline_version: int | None,
-    settings: core.EvaluationSettings,
+    settings: EvaluationSettings,
     output: Path,
-) -> core.EvaluationResult:
+) -> EvaluationResult:
     """Scores both regressors on the held-out rows and applies the thresholds with TFMA.
 
     Args:
@@ -164,18 +164,18 @@ def evaluate(
             # TFMA reads a numeric-looking slice value as a number: keep numbers numeric
             frame[feature] = column.to_numpy(zero_copy_only=False).astype(np.float64)
         else:
-            frame[feature] = [core.MISSING if v is None else str(v) for v in column.to_pylist()]
-    slices, unjudged = core.judged_slices(frame, settings)
+            frame[feature] = [MISSING if v is None else str(v) for v in column.to_pylist()]
+    slices, unjudged = analysis.judged_slices(frame, settings)
     log.info(
         "evaluating %s held-out rows (regression) with TFMA (%s)",
         f"{len(targets):,}",
         f"against version {baseline_version}" if baseline is not None else "no baseline yet",
     )
     config = _eval_config(settings, baseline is not None, slices)
-    records, validation = core._run_tfma(frame, config, baseline is not None, output)
+    records, validation = analysis.run_tfma(frame, config, baseline is not None, output)
     metrics: dict[str, dict[str, dict[str, float]]] = {}
     for record in records:
-        slice_name = core._slice_name(record.slice_key)
+        slice_name = analysis.slice_name(record.slice_key)
         for entry in record.metric_keys_and_values:
             name = TFMA_KEY_NAMES.get(entry.key.name)
             if name is None or not entry.value.HasField("double_value"):
@@ -190,8 +190,8 @@ def evaluate(
         for per_slice in validation.metric_validations_per_slice
         for failure in per_slice.failures
     ]
-    result = core.EvaluationResult(
-        core.passed(validation, settings, baseline is not None),
+    result = EvaluationResult(
+        analysis.passed(validation, settings, baseline is not None),
         baseline_version,
         [],
         metrics,

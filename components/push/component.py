@@ -12,6 +12,7 @@ def push(
     reference_sample: Input[Dataset],
     training_data: Input[Dataset],
     evaluation: Input[Artifact],
+    optimised_model: Input[Model],
     registry_uri: str,
     model_name: str,
     deployed_version: int,
@@ -33,6 +34,8 @@ def push(
         reference_sample: Row sample of its training window.
         training_data: Its training window.
         evaluation: The evaluation that blessed it.
+        optimised_model: The quantised model the evaluation accepted (empty: none); stored as
+            ``model.tflite`` in the version.
         registry_uri: The model registry directory.
         model_name: The model's name in the registry.
         deployed_version: The production version the run compared against (0: none).
@@ -70,6 +73,7 @@ def push(
         TRAINING_DATA: Path(training_data.path),
     }
     provenance = {"batch_sha256": batch_sha256, "batch_source": batch_source, "run_id": run_id}
+    optimised = Path(optimised_model.path)  # empty: no quantised model was accepted
     result = core.push(
         verify(model.path),
         sidecars,
@@ -78,6 +82,7 @@ def push(
         deployed_version or None,
         provenance,
         deployed_generation,
+        optimised if optimised.is_file() and optimised.stat().st_size else None,
     )
     pushed = push_metrics(
         AlertSettings.model_validate_json(alerts),

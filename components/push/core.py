@@ -7,7 +7,9 @@ import logging
 import shutil
 from pathlib import Path
 
+from driftgate.errors import IntegrityError
 from driftgate.integrity import MANIFEST, VerifiedDir, sha256_file
+from driftgate.optimise import TFLITE_FILE
 from driftgate.registry import (
     EVALUATION_FILE,
     REFERENCE_SAMPLE,
@@ -30,6 +32,7 @@ def push(
     parent: int | None,
     provenance: dict,
     parent_generation: int | None = None,
+    optimised: Path | None = None,
 ) -> PushResult:
     """Copies the model, its sidecars and its server's settings into a new version; promotes it.
 
@@ -43,20 +46,29 @@ def push(
         provenance: Batch hash and source, run id and code version.
         parent_generation: The production pointer's generation when the run read ``parent``
             (compare-and-swap that push, rollback, push cannot fool).
+        optimised: The quantised model the evaluation accepted, stored as ``model.tflite``
+            (covered by the version's checksums and signature like every other file).
 
     Returns:
         The new version and whether it became production.
+
+    Raises:
+        IntegrityError: ``optimised`` is not the flatbuffer the evaluation accepted.
     """
     required = {SCHEMA_FILE, REFERENCE_STATS, REFERENCE_SAMPLE, TRAINING_DATA}
     missing = required - set(sidecars)
     if missing:
         raise ValueError(f"push needs {sorted(missing)}")
+    if optimised is not None:
+        _check_accepted(optimised, evaluation.get("optimisation") or {})
     with registry.staging() as staged:
         shutil.copytree(
             model.path, staged, dirs_exist_ok=True, ignore=shutil.ignore_patterns(MANIFEST)
         )
         for name, source in sidecars.items():
             shutil.copyfile(source, staged / name)
+        if optimised is not None:
+            shutil.copyfile(optimised, staged / TFLITE_FILE)
         (staged / EVALUATION_FILE).write_text(json.dumps(evaluation, indent=2, sort_keys=True))
         write_server_files(staged, registry.model, model.metadata)
         metadata = {k: v for k, v in model.metadata.items() if k != "files"}
@@ -70,3 +82,13 @@ def push(
         result = registry.push(staged, metadata, parent, parent_generation=parent_generation)
     log.info("%s", result.message)
     return result
+
+
+def _check_accepted(optimised: Path, report: dict) -> None:
+    """Refuses a quantised model the evaluation did not accept, byte for byte."""
+    if not report.get("accepted") or sha256_file(optimised) != report.get("sha256"):
+        raise IntegrityError(
+            "is not the quantised model the evaluation accepted; refusing to push it",
+            file=str(optimised),
+            hint="push the evaluate step's own optimised_model output",
+        )
