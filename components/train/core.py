@@ -20,7 +20,6 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 
 from driftgate import tasks
 from driftgate.components.train.fit import Fitted, fit
-from driftgate.components.train.settings import TrainingSettings
 from driftgate.components.train.window import (
     assemble_window,
     labelled_rows,
@@ -29,6 +28,7 @@ from driftgate.components.train.window import (
 from driftgate.errors import DataError
 from driftgate.registry import TRAINING_DATA, Registry
 from driftgate.schema import feature_kinds, save_schema
+from driftgate.settings.training import TrainingSettings
 from driftgate.stats import DriftSettings, reference_stats
 
 log = logging.getLogger(__name__)
