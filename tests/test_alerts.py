@@ -13,6 +13,7 @@ import pytest
 from driftgate.alerts import Alert, AlertSettings, push_metrics, send
 from driftgate.components.decide.core import BatchFacts, decide
 from driftgate.components.decide.core import run_step as decide_step
+from driftgate.components.notify.core import run_step as notify_step
 from driftgate.registry import Registry
 from driftgate.settings.gate import GateSettings
 
@@ -191,3 +192,20 @@ def test_without_alert_settings_the_decide_step_decides_its_alerts_but_sends_non
     assert step.notes == [] and Hook.received == [] and "## Alerts" not in step.markdown
     repeat = _decide_step(tmp_path / "registry", None)  # the ledger holds the batch now
     assert repeat.decision.repeat and repeat.alerts == []
+
+
+def test_the_exit_handler_alerts_a_failed_run_and_records_it(tmp_path):
+    sink = tmp_path / "alerts.jsonl"
+    failed = {"state": "FAILED", "error_message": "train: out of memory", "pipeline_task_name": "t"}
+    step = notify_step(
+        Registry(tmp_path / "r", "penguins"), failed, "run-9", settings(file=str(sink))
+    )
+    assert step.alert is not None and json.loads(sink.read_text())["run"] == "run-9"
+    assert step.markdown == (
+        "# Run FAILED\n\n- error: train: out of memory\n"
+        f"- failure alert written to {sink}\n- batch ledger: nothing claimed\n"
+    )
+    done = {"state": "SUCCEEDED", "error_message": "", "pipeline_task_name": "t"}
+    assert (
+        notify_step(Registry(tmp_path / "r", "penguins"), done, "run-10", settings()).alert is None
+    )
