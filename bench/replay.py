@@ -85,7 +85,7 @@ def _new_class_notes(output: Path, directory: Path, label: str) -> list[str]:
     """Whether the gate's model deployed after the new class appeared predicts it."""
     import pyarrow.parquet as pq
 
-    from driftgate.components.check.core import score
+    from driftgate.components.check.performance import score
     from driftgate.registry import Registry
     from driftgate.scoring import load_scorer
 

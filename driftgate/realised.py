@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from driftgate.components.check.core import PerformanceSettings, assess, score
+from driftgate.components.check.performance import assess, score
 from driftgate.components.ingest.core import ingest
 from driftgate.dataspec import DataSettings
 from driftgate.errors import ConfigError, DataError
 from driftgate.ledger import Ledger
+from driftgate.settings.performance import PerformanceSettings
 
 
 @dataclass(frozen=True)

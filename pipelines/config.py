@@ -14,17 +14,17 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from driftgate.alerts import AlertSettings
-from driftgate.components.check.core import PerformanceSettings
-from driftgate.components.decide.gate import GateSettings
-from driftgate.components.train.settings import TrainingSettings
-from driftgate.components.validate.core import ValidationSettings
 from driftgate.dataspec import DataSettings
 from driftgate.errors import ConfigError
 from driftgate.pipelines.platform import PlatformSettings
 from driftgate.registry import RegistrySettings
 from driftgate.serving import ServingSettings, check_servable
 from driftgate.settings.evaluation import EvaluationSettings
+from driftgate.settings.gate import GateSettings
 from driftgate.settings.optimisation import OptimisationSettings, check_optimisable
+from driftgate.settings.performance import PerformanceSettings
+from driftgate.settings.training import TrainingSettings
+from driftgate.settings.validation import ValidationSettings
 from driftgate.stats import DriftSettings
 from driftgate.tasks import check_task
 from driftgate.tracking import TrackingSettings

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from driftgate.components.decide import core as decide_core
-from driftgate.components.decide.gate import Findings, GateSettings
+from driftgate.components.decide.gate import Findings
 from driftgate.errors import ConfigError
 from driftgate.pipelines.config import Config, load_config
+from driftgate.settings.gate import GateSettings
 
 DEFAULT_POLICIES = ("never", "always", "every:5", "gate")
 POLICY_HELP = "never | always | every:K | gate | gate:OTHER.yaml"

@@ -24,13 +24,14 @@ import pyarrow.parquet as pq
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from driftgate.components.check import core as check_core
-from driftgate.components.decide import alerting
+from driftgate.components.check import performance as check_performance
 from driftgate.components.decide import core as decide_core
 from driftgate.components.evaluate import core as evaluate_core
 from driftgate.components.ingest import core as ingest_core
 from driftgate.components.push import core as push_core
 from driftgate.components.train import core as train_core
 from driftgate.components.validate import core as validate_core
+from driftgate.components.validate.result import ValidationResult
 from driftgate.errors import DriftgateError
 from driftgate.integrity import verify
 from driftgate.ledger import Ledger
@@ -43,7 +44,6 @@ from driftgate.registry import (
     TRAINING_DATA,
     Registry,
 )
-from driftgate.schema import load_schema
 
 log = logging.getLogger(__name__)
 
@@ -161,15 +161,14 @@ class PolicyRun:
         )
         if self.label_delay and labelled is not None and served is not None:
             verified, rows = self.registry.verified(served), pq.read_table(labelled.path)
-            checked.performance = check_core.score(verified, rows, self.label)
-            checked.degraded = check_core.assess(
+            checked.performance = check_performance.score(verified, rows, self.label)
+            checked.degraded = check_performance.assess(
                 verified, checked.performance, rows.num_rows, gate.performance
             )
         if not self.label_delay and checked.performance is not None:
             record.metrics = checked.performance
         record.drift = _largest_drift(checked)
         record.estimate = checked.estimate
-        ledger = Ledger(self.registry)
         run = f"replay-{self.policy.slug}-{index}"
         facts = decide_core.BatchFacts(
             ingested.sha256,
@@ -180,24 +179,22 @@ class PolicyRun:
             labelled.new_classes if labelled else [],
             str(labelled.path) if labelled else "",
         )
-        decision = decide_core.gate_batch(
-            ledger,
+        decided = decide_core.run_step(
+            self.registry,
             checked.summary(),
             facts,
             lambda found: self.policy.decide(index, found, gate.drift.min_rows),
+            gate.gate.remind_every,
+            alerts=None,
         )
+        decision = decided.decision
         record.reason = decision.reason
-        if not decision.repeat:
-            details = checked.summary()
-            episodes = alerting.advance_states(
-                self.registry, details, name, run, gate.gate.remind_every
-            )
-            alerts = alerting.alerts_for(decision, details, self.config.model_name, run, episodes)
-            record.alerts = [f"{a.kind}: {a.title}" for a in alerts]
+        record.alerts = [f"{a.kind}: {a.title}" for a in decided.alerts]
+        ledger = Ledger(self.registry)
         try:
             if decision.retrain:
                 record.decision = "retrain" if served is not None else "bootstrap"
-                opened_by = decide_core.opened_by(decision)
+                opened_by = decided.opened_by
                 episode = ledger.episode(ingested.sha256, opened_by) if opened_by else None
                 self._retrain(labelled, served, work, record, episode)
                 record.deployed_version = self.registry.production()
@@ -205,16 +202,12 @@ class PolicyRun:
             ledger.close_run(run, succeeded=True)
         return record
 
-    def _validate(self, path: Path, dest: Path, source: str) -> validate_core.ValidationResult:
-        version = self.registry.production()
-        deployed = (
-            load_schema(self.registry.verified(version).path / SCHEMA_FILE) if version else None
+    def _validate(self, path: Path, dest: Path, source: str) -> ValidationResult:
+        step = validate_core.run_step(
+            path, dest, self.registry, self.config.data, self.config.validation, source, None, None
         )
-        result = validate_core.validate(
-            path, dest, self.config.data, self.config.validation, deployed, source
-        )
-        validate_core.raise_if_blocked(result, source)
-        return result
+        step.raise_if_blocked()
+        return step.result
 
     def _labels_arriving(self, index: int) -> _Labelled | None:
         """Scores the model that served batch ``index - K`` on its now visible labels."""
@@ -230,7 +223,7 @@ class PolicyRun:
             log.warning("labels of %s arrived but were rejected: %s", record.batch, exc)
             return None
         if record.served_version is not None:
-            record.metrics = check_core.score(
+            record.metrics = check_performance.score(
                 self.registry.verified(record.served_version), pq.read_table(dest), self.label
             )
         return _Labelled(

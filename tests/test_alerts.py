@@ -1,4 +1,7 @@
-"""Alert delivery: Slack payloads, retries, reported failures, a file sink, Pushgateway."""
+"""Alert delivery: Slack payloads, retries, reported failures, a file sink, Pushgateway.
+
+Also what the decide step sends: its alerts and gauges, or nothing when told not to.
+"""
 
 import json
 import threading
@@ -8,6 +11,11 @@ from typing import ClassVar
 import pytest
 
 from driftgate.alerts import Alert, AlertSettings, push_metrics, send
+from driftgate.components.decide.core import BatchFacts, decide
+from driftgate.components.decide.core import run_step as decide_step
+from driftgate.components.notify.core import run_step as notify_step
+from driftgate.registry import Registry
+from driftgate.settings.gate import GateSettings
 
 ALERT = Alert(
     "drift",
@@ -146,3 +154,58 @@ def test_an_unwritable_alert_file_is_reported_not_raised(tmp_path, hook, monkeyp
     outcomes = send(ALERT, settings(file=str(tmp_path / "file" / "alerts.jsonl")))
     assert outcomes[0].startswith("drift alert FAILED to be written to ")
     assert outcomes[1] == "drift alert delivered to the webhook (attempt 1)"
+
+
+DEGRADED = {"deployed_version": 1, "degraded": ["accuracy"], "performance": {"accuracy": 0.1}}
+
+
+def _decide_step(tmp_path, alerts):
+    facts = BatchFacts("b" * 64, "batches/b.csv", "run-1", 500, True, [])
+    return decide_step(
+        Registry(tmp_path, "penguins"),
+        DEGRADED,
+        facts,
+        lambda found: decide(found, GateSettings()),
+        GateSettings().remind_every,
+        alerts,
+    )
+
+
+def test_the_decide_step_sends_its_alerts_and_pushes_its_gauges(tmp_path, hook, monkeypatch):
+    monkeypatch.delenv("DRIFTGATE_ALERT_WEBHOOK", raising=False)
+    sink = tmp_path / "alerts.jsonl"
+    step = _decide_step(tmp_path / "registry", settings(file=str(sink), pushgateway=hook))
+    assert step.decision.retrain and step.opened_by == "degraded"
+    assert [a.kind for a in step.alerts] == ["degradation"]
+    assert json.loads(sink.read_text())["title"] == step.alerts[0].title
+    assert [(m, p) for m, p, _ in Hook.received] == [
+        ("PUT", "/metrics/job/driftgate/model/penguins/step/decide")
+    ]
+    assert step.notes == [f"degradation alert written to {sink}", f"metrics pushed to {hook}"]
+    assert step.markdown.startswith("# Decision: RETRAIN")
+    assert step.markdown.endswith("## Alerts\n\n" + "".join(f"- {n}\n" for n in step.notes))
+
+
+def test_without_alert_settings_the_decide_step_decides_its_alerts_but_sends_none(tmp_path, hook):
+    step = _decide_step(tmp_path / "registry", None)
+    assert [a.kind for a in step.alerts] == ["degradation"]
+    assert step.notes == [] and Hook.received == [] and "## Alerts" not in step.markdown
+    repeat = _decide_step(tmp_path / "registry", None)  # the ledger holds the batch now
+    assert repeat.decision.repeat and repeat.alerts == []
+
+
+def test_the_exit_handler_alerts_a_failed_run_and_records_it(tmp_path):
+    sink = tmp_path / "alerts.jsonl"
+    failed = {"state": "FAILED", "error_message": "train: out of memory", "pipeline_task_name": "t"}
+    step = notify_step(
+        Registry(tmp_path / "r", "penguins"), failed, "run-9", settings(file=str(sink))
+    )
+    assert step.alert is not None and json.loads(sink.read_text())["run"] == "run-9"
+    assert step.markdown == (
+        "# Run FAILED\n\n- error: train: out of memory\n"
+        f"- failure alert written to {sink}\n- batch ledger: nothing claimed\n"
+    )
+    done = {"state": "SUCCEEDED", "error_message": "", "pipeline_task_name": "t"}
+    assert (
+        notify_step(Registry(tmp_path / "r", "penguins"), done, "run-10", settings()).alert is None
+    )

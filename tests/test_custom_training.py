@@ -19,6 +19,7 @@ from driftgate.pipelines.local_run import run_local
 from driftgate.registry import Registry
 from driftgate.scoring import load_scorer
 from driftgate.serving import MODEL_SETTINGS
+from driftgate.settings.training import CustomSettings
 
 DATA = Path(__file__).parent / "data"
 EXAMPLES = Path(__file__).parent.parent / "examples"
@@ -101,9 +102,7 @@ def context_fields(penguins_frame):
     ],
 )
 def test_entry_point_errors_are_one_line_naming_it(context_fields, tmp_path, entrypoint, message):
-    settings = custom.CustomSettings.model_validate(
-        {"entrypoint": entrypoint}, context={"base_dir": DATA}
-    )
+    settings = CustomSettings.model_validate({"entrypoint": entrypoint}, context={"base_dir": DATA})
     with pytest.raises(EntryPointError) as error:
         custom.train_custom(settings, context_fields, tmp_path, tmp_path.parent / "tb")
     text = str(error.value)

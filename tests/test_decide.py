@@ -7,9 +7,10 @@ from driftgate.components.decide.core import (
     opened_by,
     record_markdown,
 )
-from driftgate.components.decide.gate import Findings, GateSettings
+from driftgate.components.decide.gate import Findings
 from driftgate.ledger import Ledger
 from driftgate.registry import Registry
+from driftgate.settings.gate import GateSettings
 
 BASE = {"has_model": True, "has_labels": True, "rows": 500, "bounds": {"accuracy": 0.9}}
 

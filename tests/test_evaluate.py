@@ -4,12 +4,14 @@ import pytest
 
 from driftgate.components.evaluate.core import evaluate
 from driftgate.components.evaluate.record import record_markdown
-from driftgate.components.train.core import TrainingSettings, TrainOutputs, train
-from driftgate.components.validate.core import ValidationSettings, validate
+from driftgate.components.train.core import TrainOutputs, train
+from driftgate.components.validate.core import validate
 from driftgate.dataspec import DataSettings
 from driftgate.integrity import verify
 from driftgate.registry import Registry
 from driftgate.settings.evaluation import EvaluationSettings
+from driftgate.settings.training import TrainingSettings
+from driftgate.settings.validation import ValidationSettings
 from driftgate.stats import DriftSettings
 
 pytestmark = pytest.mark.slow

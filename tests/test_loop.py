@@ -97,7 +97,8 @@ def test_a_directory_gives_its_oldest_unprocessed_complete_batch(tmp_path):
 def test_a_window_left_with_one_class_widens_to_every_stored_row():
     import pyarrow as pa
 
-    from driftgate.components.train.window import WindowSettings, assemble_window, labelled_rows
+    from driftgate.components.train.window import assemble_window, labelled_rows
+    from driftgate.settings.training import WindowSettings
 
     previous = labelled_rows(pa.table({"x": [1.0, 2.0], "y": ["a", "b"]}), "y", "old")
     batch = labelled_rows(pa.table({"x": [3.0, 4.0], "y": ["a", "a"]}), "y", "new")

@@ -126,10 +126,13 @@ CLOSED_GATE = """
 import sys, tempfile
 from pathlib import Path
 from driftgate.components.ingest.core import ingest
-from driftgate.components.validate.core import validate, ValidationSettings
-from driftgate.components.check.core import check, PerformanceSettings
+from driftgate.components.validate.core import validate
+from driftgate.settings.validation import ValidationSettings
+from driftgate.components.check.core import check
+from driftgate.settings.performance import PerformanceSettings
 from driftgate.components.decide.core import decide
-from driftgate.components.decide.gate import Findings, GateSettings
+from driftgate.components.decide.gate import Findings
+from driftgate.settings.gate import GateSettings
 from driftgate.dataspec import DataSettings
 from driftgate.registry import Registry, SCHEMA_FILE
 from driftgate.schema import load_schema

@@ -5,20 +5,15 @@ import pyarrow.parquet as pq
 import pytest
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
-from driftgate.components.train.core import (
-    TrainingSettings,
-    TrainOutputs,
-    train,
-)
+from driftgate.components.train.core import TrainOutputs, train
 from driftgate.components.train.fit import stratified_holdout
 from driftgate.components.train.window import (
     BATCH_COLUMN,
-    WindowSettings,
     assemble_window,
     labelled_rows,
     window_schema,
 )
-from driftgate.components.validate.core import ValidationSettings, validate
+from driftgate.components.validate.core import validate
 from driftgate.dataspec import DataSettings
 from driftgate.errors import IntegrityError
 from driftgate.integrity import verify
@@ -26,6 +21,8 @@ from driftgate.mirror import MIRROR_FILE
 from driftgate.registry import Registry
 from driftgate.schema import feature_kinds
 from driftgate.scoring import SavedModelScorer, load_scorer
+from driftgate.settings.training import TrainingSettings, WindowSettings
+from driftgate.settings.validation import ValidationSettings
 from driftgate.stats import DriftSettings, from_proto
 
 DATA = DataSettings(label="species", exclude=["year"])

@@ -4,10 +4,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from driftgate.components.validate.core import ValidationSettings, raise_if_blocked, validate
+from driftgate.components.validate.core import validate
+from driftgate.components.validate.result import raise_if_blocked
 from driftgate.dataspec import DataSettings
 from driftgate.errors import DataError
 from driftgate.schema import feature_kinds, get_feature
+from driftgate.settings.validation import ValidationSettings
 
 DATA = DataSettings(label="species", exclude=["year"])
 

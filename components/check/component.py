@@ -46,36 +46,25 @@ def check(
     """
     from driftgate import logs
     from driftgate.components.check import core
-    from driftgate.components.decide.gate import GateSettings
     from driftgate.kfp_io import log_metrics, write_json, write_text
     from driftgate.registry import Registry
-    from driftgate.report import drift_html, drift_markdown
+    from driftgate.settings.gate import GateSettings
+    from driftgate.settings.performance import PerformanceSettings
     from driftgate.stats import DriftSettings
 
     logs.setup()
-    registry = Registry(registry_uri, model_name)
-    generation = registry.production_state()[1]  # read before the version the check compares
-    result = core.check(
+    step = core.run_step(
         validated.path,
-        registry,
+        Registry(registry_uri, model_name),
         DriftSettings.model_validate_json(drift),
-        core.PerformanceSettings.model_validate_json(performance),
+        PerformanceSettings.model_validate_json(performance),
         label,
         has_labels,
         GateSettings.model_validate_json(gate).max_calibration_error,
     )
-    if result.drift is None:
-        text = "No deployed model yet: there is no reference to compare the batch with.\n"
-        write_text(drift_report, f"<!DOCTYPE html><html><body><p>{text}</p></body></html>")
-    else:
-        context = {"model": model_name, "deployed version": str(result.deployed_version)}
-        write_text(drift_report, drift_html(result.drift, f"Drift of {model_name}", context))
-        text = drift_markdown(result.drift)
-    if result.performance is not None:
-        scores = ", ".join(f"{k} {v:.3f}" for k, v in result.performance.items())
-        under = ", ".join(result.degraded) or "none"
-        text += f"\n## Deployed model on this batch\n\n{scores}; under bound: {under}\n"
-    write_text(summary, text)
+    result = step.result
+    write_text(drift_report, step.html)
+    write_text(summary, step.markdown)
     log_metrics(metrics, result.metrics())
     write_json(details, result.summary())
     return (
@@ -83,5 +72,5 @@ def check(
         result.performance_degraded,
         result.deployed_version is not None,
         result.deployed_version or 0,
-        generation,
+        step.generation,
     )

@@ -10,22 +10,23 @@ from __future__ import annotations
 
 import logging
 import math
-import statistics
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from pydantic import BaseModel, ConfigDict, Field
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
-from driftgate import tasks
-from driftgate.estimation import ESTIMATED_METRICS, estimate
+from driftgate.components.check.performance import (
+    assess,
+    effective_bounds,
+    estimate_performance,
+    reference_metrics,
+    score,
+)
 from driftgate.integrity import VerifiedDir
-from driftgate.metrics import METRIC_NAMES, classification_metrics, regression_metrics
 from driftgate.registry import REFERENCE_SAMPLE, REFERENCE_STATS, Registry
-from driftgate.scoring import load_scorer
+from driftgate.report import drift_html, drift_markdown
+from driftgate.settings.performance import PerformanceSettings
 from driftgate.stats import (
     DatasetStats,
     DriftResult,
@@ -37,78 +38,6 @@ from driftgate.stats import (
 from driftgate.tabular import iter_parquet
 
 log = logging.getLogger(__name__)
-
-
-class PerformanceSettings(BaseModel):
-    """When the deployed model counts as degraded on a labelled batch.
-
-    Metrics: ``accuracy`` and macro-averaged ``precision``, ``recall``, ``f1`` and ``roc_auc``;
-    for regression ``r2`` (a minimum) and ``rmse`` and ``mae`` (maxima). Bounds on metrics the
-    model's task does not have are not applied.
-
-    Attributes:
-        thresholds: Absolute floors; a metric under its floor is degraded.
-        max_drop: Largest tolerated drop of a metric under the deployed model's own score on
-            its held-out rows at training time (stored with the version). The drop must be
-            significant at ``confidence`` given both sample sizes, so small batches need
-            larger drops.
-        metrics: The metrics ``max_drop`` applies to.
-        confidence: One-sided confidence of the drop test.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    thresholds: dict[str, float] = {}
-    max_drop: float | None = Field(0.05, ge=0, le=1)
-    metrics: list[str] = ["accuracy"]
-    confidence: float = Field(0.95, gt=0.5, lt=1)
-
-    def model_post_init(self, _context: object) -> None:
-        """Rejects unknown metric names."""
-        unknown = (set(self.thresholds) | set(self.metrics)) - set(METRIC_NAMES)
-        if unknown:
-            raise ValueError(
-                f"unknown metric(s) {sorted(unknown)}; choose from {list(METRIC_NAMES)}"
-            )
-
-    def under_bounds(self, scores: dict[str, float], task: str) -> list[str]:
-        """The metrics whose score is beyond its bound (NaN scores never are)."""
-        return [
-            m
-            for m, bound in tasks.applicable(self.thresholds, task).items()
-            if not math.isnan(scores[m]) and tasks.violates(m, scores[m], bound)
-        ]
-
-    def dropped(
-        self, scores: dict[str, float], rows: int, reference: dict[str, float], reference_rows: int
-    ) -> list[str]:
-        """The metrics that fell significantly more than ``max_drop`` under their reference.
-
-        A one-sided test on the difference of two proportions: the drop minus ``z`` standard
-        errors (batch and reference rows) must still exceed ``max_drop``.
-        """
-        if self.max_drop is None or rows == 0 or reference_rows == 0:
-            return []
-        z = statistics.NormalDist().inv_cdf(self.confidence)
-        dropped = []
-        for metric in self.metrics:
-            score, base = scores.get(metric, math.nan), reference.get(metric, math.nan)
-            if math.isnan(score) or math.isnan(base) or metric in tasks.LOWER_IS_BETTER:
-                continue
-            error = math.sqrt(score * (1 - score) / rows + base * (1 - base) / reference_rows)
-            if base - score - z * error > self.max_drop:
-                dropped.append(metric)
-        return dropped
-
-    def bounds(self, reference: dict[str, float]) -> dict[str, float]:
-        """Each metric's effective bound before sampling error: the floor or reference − drop."""
-        bounds = dict(self.thresholds)
-        if self.max_drop is not None:
-            for metric in self.metrics:
-                if metric in reference:
-                    relative = reference[metric] - self.max_drop
-                    bounds[metric] = max(bounds.get(metric, relative), relative)
-        return bounds
 
 
 @dataclass
@@ -188,68 +117,6 @@ def load_reference(verified: VerifiedDir) -> tuple[DatasetStats, object]:
     return from_proto(proto), sample
 
 
-def score(verified: VerifiedDir, table: pa.Table, label: str) -> dict[str, float]:
-    """A version's metrics on labelled rows (TensorFlow-free where the version has a mirror)."""
-    table = table.filter(pc.is_valid(table.column(label)))  # rows without a label: unscored
-    scorer = load_scorer(verified, fast=True)
-    if verified.metadata.get("task", tasks.CLASSIFICATION) == tasks.REGRESSION:
-        targets = table.column(label).to_numpy(zero_copy_only=False)
-        return regression_metrics(targets, scorer.predict(table))
-    probabilities = scorer.predict_proba(table)
-    return classification_metrics(table.column(label).to_pylist(), probabilities, scorer.classes)
-
-
-def reference_metrics(verified: VerifiedDir) -> dict[str, float]:
-    """The version's own metrics on its held-out rows at training time."""
-    return {k: v for k, v in verified.metadata.get("metrics", {}).items() if v == v}
-
-
-def assess(
-    verified: VerifiedDir, scores: dict[str, float], rows: int, performance: PerformanceSettings
-) -> list[str]:
-    """The metrics on which a version is degraded: under a floor, or dropped significantly."""
-    eval_rows = verified.metadata.get("training", {}).get("eval_rows", 0)
-    dropped = performance.dropped(scores, rows, reference_metrics(verified), eval_rows)
-    task = verified.metadata.get("task", tasks.CLASSIFICATION)
-    return sorted(set(performance.under_bounds(scores, task)) | set(dropped))
-
-
-def estimate_performance(
-    verified: VerifiedDir,
-    table: pa.Table,
-    performance: PerformanceSettings,
-    max_calibration_error: float,
-) -> dict:
-    """A version's performance on unlabelled rows, estimated from its own probabilities.
-
-    Trusted only when the version's calibration error on held-out rows at training time is
-    under ``max_calibration_error``; a metric counts as degraded when even the upper end of
-    its confidence interval is under its bound.
-
-    Returns:
-        The ``estimate``, ``estimate_degraded`` and ``estimate_note`` fields of a check result.
-    """
-    error = verified.metadata.get("training", {}).get("calibration_error")
-    if error is None:
-        return {"estimate_note": "no calibration error stored with the version: not estimated"}
-    if error > max_calibration_error:
-        return {
-            "estimate_note": f"not trusted: calibration error {error:.3f} > "
-            f"gate.max_calibration_error {max_calibration_error}"
-        }
-    metrics = [m for m in performance.metrics if m in ESTIMATED_METRICS] or ["accuracy"]
-    probabilities = load_scorer(verified, fast=True).predict_proba(table)
-    estimates = estimate(probabilities, metrics, performance.confidence)
-    bounds = performance.bounds(reference_metrics(verified))
-    return {
-        "estimate": {m: asdict(e) for m, e in estimates.items()},
-        "estimate_degraded": [
-            m for m, e in estimates.items() if m in bounds and e.high < bounds[m]
-        ],
-        "estimate_note": f"calibration error {error:.3f}",
-    }
-
-
 def check(
     batch_path: str | Path,
     registry: Registry,
@@ -295,7 +162,7 @@ def check(
         "detected" if drift.drift_detected else "none",
         ", ".join(drift.drifted_features) or "-",
     )
-    scores, degraded, bounds = None, [], performance.bounds(reference_metrics(verified))
+    scores, degraded, bounds = None, [], effective_bounds(performance, reference_metrics(verified))
     estimated: dict = {}
     if not has_labels:
         estimated = estimate_performance(
@@ -314,3 +181,47 @@ def check(
     return CheckResult(
         version, drift, batch_stats, scores, degraded, bounds, **estimated, trained_rows=trained
     )
+
+
+@dataclass
+class CheckStep:
+    """The check step's outputs: the findings and their reports."""
+
+    result: CheckResult
+    generation: int  # the production pointer's generation, read before the comparison
+    html: str
+    markdown: str
+
+
+def run_step(
+    batch_path: str | Path,
+    registry: Registry,
+    drift_settings: DriftSettings,
+    performance: PerformanceSettings,
+    label: str,
+    has_labels: bool,
+    max_calibration_error: float,
+) -> CheckStep:
+    """Runs :func:`check` and renders its drift report (HTML) and summary (Markdown)."""
+    generation = registry.production_state()[1]  # read before the version the check compares
+    result = check(
+        batch_path,
+        registry,
+        drift_settings,
+        performance,
+        label,
+        has_labels,
+        max_calibration_error,
+    )
+    if result.drift is None:
+        text = "No deployed model yet: there is no reference to compare the batch with.\n"
+        html = f"<!DOCTYPE html><html><body><p>{text}</p></body></html>"
+    else:
+        context = {"model": registry.model, "deployed version": str(result.deployed_version)}
+        html = drift_html(result.drift, f"Drift of {registry.model}", context)
+        text = drift_markdown(result.drift)
+    if result.performance is not None:
+        scores = ", ".join(f"{k} {v:.3f}" for k, v in result.performance.items())
+        under = ", ".join(result.degraded) or "none"
+        text += f"\n## Deployed model on this batch\n\n{scores}; under bound: {under}\n"
+    return CheckStep(result, generation, html, text)

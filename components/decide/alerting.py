@@ -8,11 +8,14 @@ a lock, so it survives restarts and concurrent runs (``driftgate/alert_state.py`
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from driftgate.alert_state import AlertState, AlertStateStore
 from driftgate.alerts import Alert
-from driftgate.components.decide.core import Decision
 from driftgate.registry import Registry
+
+if TYPE_CHECKING:  # the core runs the alerting, so it imports this module
+    from driftgate.components.decide.core import Decision
 
 STATE_DIR = "state"
 Episodes = dict[str, tuple[str, AlertState]]  # kind -> (started | reminder | recovered, state)

@@ -50,47 +50,28 @@ def decide(
         Whether to retrain.
     """
     from driftgate import logs
-    from driftgate.alerts import AlertSettings, push_metrics, send
-    from driftgate.components.decide import alerting, core
-    from driftgate.components.decide.gate import GateSettings
+    from driftgate.alerts import AlertSettings
+    from driftgate.components.decide import core
     from driftgate.kfp_io import read_json, write_text
-    from driftgate.ledger import Ledger
     from driftgate.registry import Registry
+    from driftgate.settings.gate import GateSettings
 
     logs.setup()
-    details = read_json(check_details)
     settings = GateSettings.model_validate_json(gate)
-    batch = core.BatchFacts(
-        batch_sha256, batch_source, run_id, rows, has_labels, new_classes, validated.path
-    )
-    registry = Registry(registry_uri, model_name)
-    decision = core.gate_batch(
-        Ledger(registry),
-        details,
-        batch,
+    step = core.run_step(
+        Registry(registry_uri, model_name),
+        read_json(check_details),
+        core.BatchFacts(
+            batch_sha256, batch_source, run_id, rows, has_labels, new_classes, validated.path
+        ),
         lambda found: core.decide(found, settings, force=force, min_rows=min_rows),
+        settings.remind_every,
+        AlertSettings.model_validate_json(alerts),
         force,
     )
-    episodes = (
-        {}
-        if decision.repeat
-        else alerting.advance_states(
-            registry, details, batch_source.rsplit("/", 1)[-1], run_id, settings.remind_every
-        )
-    )
-    alert_settings = AlertSettings.model_validate_json(alerts)
-    outcomes = [
-        line
-        for alert in alerting.alerts_for(decision, details, model_name, run_id, episodes)
-        for line in send(alert, alert_settings)
-    ]
-    pushed = push_metrics(alert_settings, model_name, "decide", core.gauges(decision, details))
-    notes = "".join(f"- {line}\n" for line in [*outcomes, *([pushed] if pushed else [])])
-    write_text(
-        record,
-        core.record_markdown(decision, details) + (f"\n## Alerts\n\n{notes}" if notes else ""),
-    )
-    for path, text in ((reason, decision.reason), (opened_by, core.opened_by(decision))):
+    decision = step.decision
+    write_text(record, step.markdown)
+    for path, text in ((reason, decision.reason), (opened_by, step.opened_by)):
         with open(path, "w") as handle:
             handle.write(text)
     print(f"decision: {'retrain' if decision.retrain else 'skip'}: {decision.reason}")

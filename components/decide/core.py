@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from driftgate import kept_rows
-from driftgate.components.decide.gate import Findings, GateSettings, Trigger, cause, triggers
+from driftgate.alerts import Alert, AlertSettings, push_metrics, send
+from driftgate.components.decide import alerting
+from driftgate.components.decide.gate import Findings, Trigger, cause, triggers
 from driftgate.ledger import Ledger
+from driftgate.registry import Registry
+from driftgate.settings.gate import GateSettings
 
 
 @dataclass(frozen=True)
@@ -243,3 +247,61 @@ def gauges(decision: Decision, details: dict) -> dict[str, dict[tuple, float]]:
         "retrain_decision": {(): float(decision.retrain)},
         "last_run_timestamp_seconds": {(): time.time()},
     }
+
+
+@dataclass
+class DecideStep:
+    """The decide step's outputs: the decision, its alerts and its record."""
+
+    decision: Decision
+    alerts: list[Alert] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # alert deliveries and the metrics push
+    markdown: str = ""
+
+    @property
+    def opened_by(self) -> str:
+        """The change that opened the gate (see :func:`opened_by`)."""
+        return opened_by(self.decision)
+
+
+def run_step(
+    registry: Registry,
+    details: dict,
+    batch: BatchFacts,
+    choose: Callable[[Findings], Decision],
+    remind_every: int,
+    alerts: AlertSettings | None,
+    force: bool = False,
+) -> DecideStep:
+    """Decides once per batch, advances the alert states and alerts on their changes.
+
+    Args:
+        registry: The model's registry (its ledger and alert states).
+        details: The check's findings (``CheckResult.summary()``).
+        batch: The batch's hash, source, run, rows, labels and new classes.
+        choose: The gate (or a replay policy), from the findings to a decision.
+        remind_every: While a degradation or drift lasts, alert again every this many runs.
+        alerts: Where alerts and gauges go; None decides the alerts without sending anything
+            (the replay).
+        force: Decide and claim even over an earlier ledger entry.
+
+    Returns:
+        The decision, its alerts, what their delivery said and the decision record.
+    """
+    decision = gate_batch(Ledger(registry), details, batch, choose, force)
+    episodes = (
+        {}
+        if decision.repeat
+        else alerting.advance_states(
+            registry, details, batch.source.rsplit("/", 1)[-1], batch.run, remind_every
+        )
+    )
+    found = alerting.alerts_for(decision, details, registry.model, batch.run, episodes)
+    notes = []
+    if alerts is not None:
+        notes = [line for alert in found for line in send(alert, alerts)]
+        pushed = push_metrics(alerts, registry.model, "decide", gauges(decision, details))
+        notes += [pushed] if pushed else []
+    lines = "".join(f"- {line}\n" for line in notes)
+    record = record_markdown(decision, details) + (f"\n## Alerts\n\n{lines}" if lines else "")
+    return DecideStep(decision, found, notes, record)

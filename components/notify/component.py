@@ -22,7 +22,7 @@ def notify(
         record: The run's outcome and the alert sent, as Markdown.
     """
     from driftgate import logs
-    from driftgate.alerts import AlertSettings, send
+    from driftgate.alerts import AlertSettings
     from driftgate.components.notify import core
     from driftgate.kfp_io import write_text
     from driftgate.registry import Registry
@@ -33,10 +33,7 @@ def notify(
         "error_message": status.error_message,
         "pipeline_task_name": status.pipeline_task_name,
     }
-    closed = core.close_claims(Registry(registry_uri, model_name), run_id, final)
-    alert = core.failure_alert(final, model_name, run_id)
-    outcomes = send(alert, AlertSettings.model_validate_json(alerts)) if alert else []
-    lines = [f"# Run {final['state']}", "", f"- error: {final['error_message'] or 'none'}"]
-    lines += [f"- {line}" for line in outcomes]
-    lines += [f"- batch ledger: {closed}"]
-    write_text(record, "\n".join(lines) + "\n")
+    step = core.run_step(
+        Registry(registry_uri, model_name), final, run_id, AlertSettings.model_validate_json(alerts)
+    )
+    write_text(record, step.markdown)

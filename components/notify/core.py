@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from driftgate.alerts import Alert
+from dataclasses import dataclass
+
+from driftgate.alerts import Alert, AlertSettings, send
 from driftgate.errors import DriftgateError
 from driftgate.ledger import Ledger
 from driftgate.registry import Registry
@@ -43,3 +45,33 @@ def failure_alert(status: dict, model: str, run: str | None) -> Alert | None:
         fields={"task": str(status.get("pipeline_task_name") or "unknown")},
         run=run,
     )
+
+
+@dataclass
+class NotifyStep:
+    """The exit handler's outputs: the failure alert (if any) and the run's record."""
+
+    alert: Alert | None
+    closed: str
+    markdown: str
+
+
+def run_step(registry: Registry, status: dict, run: str, alerts: AlertSettings) -> NotifyStep:
+    """Closes the run's ledger claims and alerts when the run failed.
+
+    Args:
+        registry: The model's registry (its batch ledger).
+        status: ``PipelineTaskFinalStatus`` as a dict (see :func:`failure_alert`).
+        run: The run's name.
+        alerts: Where the failure alert goes.
+
+    Returns:
+        The alert, what closing the claims did, and the run's outcome as Markdown.
+    """
+    closed = close_claims(registry, run, status)
+    alert = failure_alert(status, registry.model, run)
+    outcomes = send(alert, alerts) if alert else []
+    lines = [f"# Run {status['state']}", "", f"- error: {status['error_message'] or 'none'}"]
+    lines += [f"- {line}" for line in outcomes]
+    lines += [f"- batch ledger: {closed}"]
+    return NotifyStep(alert, closed, "\n".join(lines) + "\n")

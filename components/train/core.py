@@ -21,7 +21,6 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 
 from driftgate import kept_rows, tasks
 from driftgate.components.train.fit import Fitted, fit
-from driftgate.components.train.settings import TrainingSettings
 from driftgate.components.train.window import (
     BATCH_COLUMN,
     assemble_window,
@@ -33,6 +32,7 @@ from driftgate.errors import DataError
 from driftgate.ledger import Ledger
 from driftgate.registry import TRAINING_DATA, Registry
 from driftgate.schema import feature_kinds, save_schema
+from driftgate.settings.training import TrainingSettings
 from driftgate.stats import DriftSettings, reference_stats
 
 log = logging.getLogger(__name__)

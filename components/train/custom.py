@@ -10,60 +10,25 @@ import functools
 import importlib
 import importlib.util
 import logging
-import re
 import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
 from driftgate.contract import TrainContext
 from driftgate.errors import EntryPointError
 from driftgate.integrity import VerifiedDir
 from driftgate.schema import FeatureKinds
 from driftgate.scoring import SKLEARN_FILE, feature_arrays
+from driftgate.settings.training import ENTRYPOINT, CustomSettings
 
 log = logging.getLogger(__name__)
-ENTRYPOINT = re.compile(r"^(?P<module>[^:]+):(?P<function>[A-Za-z_][A-Za-z0-9_]*)$")
 KERAS_FILE = "model.keras"
-
-
-class CustomSettings(BaseModel):
-    """A team's own training code.
-
-    Attributes:
-        entrypoint: ``package.module:function`` importable in the image, or ``file.py:function``
-            (relative paths are resolved against the config file's folder).
-        params: Free-form parameters, passed through as ``ctx.params``.
-        format: What the entry point returns, when known before training: ``sklearn`` (served
-            by MLServer) or ``saved_model`` (a Keras model, served by TF Serving); ``auto``
-            accepts either, so both servers must be enabled.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    entrypoint: str = ""
-    params: dict[str, Any] = {}
-    format: Literal["auto", "sklearn", "saved_model"] = "auto"
-
-    @field_validator("entrypoint")
-    @classmethod
-    def _resolve(cls, value: str, info: ValidationInfo) -> str:
-        if not value:
-            return value
-        match = ENTRYPOINT.match(value)
-        if match is None:
-            raise ValueError(f"{value!r} is not module:function or file.py:function")
-        module = match["module"]
-        base = (info.context or {}).get("base_dir")
-        if module.endswith(".py") and base is not None and not Path(module).is_absolute():
-            return f"{(Path(base) / module).resolve()}:{match['function']}"
-        return value
 
 
 def load_entrypoint(entrypoint: str) -> Callable[[TrainContext], Any]:

@@ -10,7 +10,6 @@ import numpy as np
 import pyarrow as pa
 
 from driftgate import __version__, tasks
-from driftgate.components.train.settings import TrainingSettings
 from driftgate.components.train.window import BATCH_COLUMN
 from driftgate.errors import ConfigError, DataError
 from driftgate.estimation import calibration_error
@@ -18,6 +17,7 @@ from driftgate.integrity import VerifiedDir, verify, write_manifest
 from driftgate.metrics import classification_metrics, regression_metrics
 from driftgate.schema import FeatureKinds
 from driftgate.scoring import feature_arrays, load_scorer, target_array
+from driftgate.settings.training import TrainingSettings
 
 log = logging.getLogger(__name__)
 

@@ -15,39 +15,14 @@ strategy can drop rows from a concept that no longer holds:
 
 from __future__ import annotations
 
-from typing import Literal
-
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import BaseModel, ConfigDict, Field
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from driftgate.schema import FeatureKinds
+from driftgate.settings.training import Strategy, WindowSettings
 
 BATCH_COLUMN = "_driftgate_batch"
-Strategy = Literal["all", "recent", "since_change"]
-
-
-class WindowSettings(BaseModel):
-    """Which stored rows a candidate trains on.
-
-    Attributes:
-        strategy: ``all``, ``recent``, ``since_change`` or ``auto`` (see the module docs).
-        batches: For ``recent``: how many of the newest batches, this one included.
-        rows: At most this many of the newest rows, whatever the strategy.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    strategy: Literal["all", "recent", "since_change", "auto"] = "since_change"
-    batches: int = Field(4, ge=1)
-    rows: int = Field(100_000, ge=1)
-
-    def candidates(self, episode: set[str] | None) -> list[Strategy]:
-        """The strategies to train with: one, or for ``auto`` every distinct one."""
-        if self.strategy != "auto":
-            return [self.strategy]
-        return ["since_change", "recent", "all"] if episode else ["recent", "all"]
 
 
 def labelled_rows(batch: pa.Table, label: str, batch_id: str) -> pa.Table:

@@ -41,32 +41,28 @@ def validate(
     from google.protobuf import text_format
 
     from driftgate import logs
-    from driftgate.alerts import AlertSettings, send
+    from driftgate.alerts import AlertSettings
     from driftgate.components.validate import core
     from driftgate.dataspec import DataSettings
     from driftgate.kfp_io import write_text
-    from driftgate.registry import SCHEMA_FILE, Registry
-    from driftgate.schema import load_schema, save_schema
+    from driftgate.registry import Registry
+    from driftgate.schema import save_schema
+    from driftgate.settings.validation import ValidationSettings
 
     logs.setup()
-    registry = Registry(registry_uri, model_name)
-    version = registry.production()
-    deployed = load_schema(registry.verified(version).path / SCHEMA_FILE) if version else None
-    result = core.validate(
+    step = core.run_step(
         batch.path,
         validated.path,
+        Registry(registry_uri, model_name),
         DataSettings.model_validate_json(data),
-        core.ValidationSettings.model_validate_json(validation),
-        deployed,
+        ValidationSettings.model_validate_json(validation),
         source_uri,
+        run_id,
+        AlertSettings.model_validate_json(alerts),
     )
+    result = step.result
     save_schema(result.schema, schema.path)
     write_text(anomalies, text_format.MessageToString(result.to_proto()))
-    text = result.markdown(source_uri)
-    alert = core.anomalies_alert(result, source_uri, model_name, run_id)
-    if alert is not None:
-        outcomes = send(alert, AlertSettings.model_validate_json(alerts))
-        text += "\n## Alerts\n\n" + "".join(f"- {line}\n" for line in outcomes)
-    write_text(report, text)
-    core.raise_if_blocked(result, source_uri)
+    write_text(report, step.markdown)
+    step.raise_if_blocked()
     return (result.has_labels, result.rows, result.schema_inferred, result.new_classes)

@@ -1,13 +1,75 @@
-"""How candidates are trained: model family, hyperparameters, search and window."""
+"""How candidates are trained (the ``training`` settings).
+
+Model family, hyperparameters, search, the training window (``components/train/window.py``)
+and a team's own entry point (``components/train/custom.py``).
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from driftgate.components.train.custom import CustomSettings
-from driftgate.components.train.window import WindowSettings
+ENTRYPOINT = re.compile(r"^(?P<module>[^:]+):(?P<function>[A-Za-z_][A-Za-z0-9_]*)$")
+Strategy = Literal["all", "recent", "since_change"]
+
+
+class WindowSettings(BaseModel):
+    """Which stored rows a candidate trains on.
+
+    Attributes:
+        strategy: ``all``, ``recent``, ``since_change`` or ``auto`` (see
+            ``components/train/window.py``).
+        batches: For ``recent``: how many of the newest batches, this one included.
+        rows: At most this many of the newest rows, whatever the strategy.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    strategy: Literal["all", "recent", "since_change", "auto"] = "since_change"
+    batches: int = Field(4, ge=1)
+    rows: int = Field(100_000, ge=1)
+
+    def candidates(self, episode: set[str] | None) -> list[Strategy]:
+        """The strategies to train with: one, or for ``auto`` every distinct one."""
+        if self.strategy != "auto":
+            return [self.strategy]
+        return ["since_change", "recent", "all"] if episode else ["recent", "all"]
+
+
+class CustomSettings(BaseModel):
+    """A team's own training code.
+
+    Attributes:
+        entrypoint: ``package.module:function`` importable in the image, or ``file.py:function``
+            (relative paths are resolved against the config file's folder).
+        params: Free-form parameters, passed through as ``ctx.params``.
+        format: What the entry point returns, when known before training: ``sklearn`` (served
+            by MLServer) or ``saved_model`` (a Keras model, served by TF Serving); ``auto``
+            accepts either, so both servers must be enabled.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    entrypoint: str = ""
+    params: dict[str, Any] = {}
+    format: Literal["auto", "sklearn", "saved_model"] = "auto"
+
+    @field_validator("entrypoint")
+    @classmethod
+    def _resolve(cls, value: str, info: ValidationInfo) -> str:
+        if not value:
+            return value
+        match = ENTRYPOINT.match(value)
+        if match is None:
+            raise ValueError(f"{value!r} is not module:function or file.py:function")
+        module = match["module"]
+        base = (info.context or {}).get("base_dir")
+        if module.endswith(".py") and base is not None and not Path(module).is_absolute():
+            return f"{(Path(base) / module).resolve()}:{match['function']}"
+        return value
 
 
 class KerasSettings(BaseModel):
