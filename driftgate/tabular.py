@@ -499,6 +499,18 @@ def data_columns(parquet: pq.ParquetFile) -> list[str]:
     return [n for n in parquet.schema_arrow.names if n not in index]
 
 
+def column_names(uri: str, options: CsvOptions) -> list[str]:
+    """The column names of a CSV or Parquet file (a directory: its newest data file).
+
+    Raises:
+        DataError: The file cannot be found or read.
+    """
+    source = resolve(uri)
+    if detect_format(source) == "parquet":
+        return data_columns(open_parquet(source))
+    return read_csv_header(source, options)
+
+
 def iter_parquet(
     source: Source | str,
     columns: list[str] | None = None,
