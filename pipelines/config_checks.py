@@ -142,7 +142,7 @@ def check_batch_columns(config: Config, batch_uri: str) -> None:
         ConfigError: A field names a column the batch does not have; names the batch.
     """
     from driftgate.errors import DataError
-    from driftgate.tabular import column_names
+    from driftgate.tabular.files import column_names
 
     data = config.data
     if data.features or next(_named_columns(config), None) is None:

@@ -81,7 +81,7 @@ def check_labels(batches: list[str], config: Config) -> None:
     Raises:
         ConfigError: ``data.label`` is absent from every batch.
     """
-    from driftgate.tabular import column_names
+    from driftgate.tabular.files import column_names
 
     label, options = config.data.label, config.data.csv_options()
     if not any(label in column_names(path, options) for path in batches):

@@ -25,7 +25,7 @@ from driftgate import tasks
 from driftgate.alerts import Alert
 from driftgate.dataspec import DataSettings
 from driftgate.errors import DataError, quote
-from driftgate.tabular import iter_parquet, write_parquet
+from driftgate.tabular.parquetfile import iter_parquet, write_parquet
 
 log = logging.getLogger(__name__)
 Reason = anomalies_pb2.AnomalyInfo.Type
