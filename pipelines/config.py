@@ -27,7 +27,7 @@ from driftgate.errors import ConfigError
 from driftgate.pipelines.config_checks import check_columns, check_domains, check_registry_mount
 from driftgate.pipelines.platform import PlatformSettings
 from driftgate.pipelines.steps import GATE_STEPS, TRAIN_STEPS
-from driftgate.registry import RegistrySettings
+from driftgate.retention import RegistrySettings
 from driftgate.serving import ServingSettings, check_servable
 from driftgate.stats import DriftSettings
 from driftgate.tasks import check_task

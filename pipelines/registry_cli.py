@@ -46,8 +46,10 @@ def cmd_versions(args: argparse.Namespace) -> int:
     """Lists a model's versions with their metrics, creation time and production flag."""
     import json
 
+    from driftgate.versions import describe
+
     registry = _registry(args)
-    rows = registry.describe(check=args.verify)
+    rows = describe(registry, check=args.verify)
     if args.json:
         say(json.dumps([row.__dict__ for row in rows], indent=2))
         return 0
@@ -72,8 +74,10 @@ def cmd_versions(args: argparse.Namespace) -> int:
 
 def cmd_prune(args: argparse.Namespace) -> int:
     """Deletes old versions, never production, its parent or the previous production version."""
+    from driftgate.retention import prune
+
     registry = _registry(args)
-    deleted = registry.prune(args.keep)
+    deleted = prune(registry, args.keep)
     listed = ", ".join(map(str, deleted)) if deleted else "none"
     say(f"{registry.model}: deleted versions {listed}; kept {registry.versions()}")
     return 0
