@@ -116,6 +116,12 @@ def check_columns(config: Config, source: str, columns: list[str] | None = None)
         ConfigError: A field names a column that is not a feature.
     """
     data = config.data
+    for field in ("features", "exclude", "categorical"):
+        if data.label in getattr(data, field) or (data.key and data.key in getattr(data, field)):
+            what = "the label" if data.label in getattr(data, field) else "the key"
+            _fail(f"data.{field}", f"names {what} column", source)
+    if overlap := sorted(set(data.features) & set(data.exclude)):
+        _fail("data.exclude", f"{overlap[0]!r} is also in data.features", source)
     known = columns if columns is not None else (data.features or None)
     for field, name in _named_columns(config):
         if name in data.not_features:

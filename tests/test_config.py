@@ -73,6 +73,9 @@ PENGUINS = "model_name: penguins\ndata: {label: species, exclude: [year]}\n"
             "field 'batch_uri': '/incoming' is outside /data, where platform.data_pvc",
         ),
         ("platform: {registry_mount_path: registry}", "'platform.registry_mount_path'"),
+        ("data: {label: species, exclude: [species]}", "'data.exclude': names the label column"),
+        ("data: {label: species, key: id, features: [id]}", "'data.features': names the key"),
+        ("data: {label: y, features: [a], exclude: [a]}", "'data.exclude': 'a' is also in"),
         ("platform: {gpu: {tolerations: [{toleration_seconds: -1}]}}", "toleration_seconds"),
     ],
 )
