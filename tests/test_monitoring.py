@@ -99,7 +99,10 @@ def test_a_run_that_fails_mid_way_still_sends_the_failure_alert(
     entrypoint.write_text("def train(ctx):\n    raise MemoryError('the node ran out of memory')\n")
     custom = config.training.custom.model_copy(update={"entrypoint": f"{entrypoint}:train"})
     training = config.training.model_copy(update={"family": "custom", "custom": custom})
-    broken = config.model_copy(update={"training": training})
+    once = config.platform.steps["train"].model_copy(update={"retries": 0})  # no retry backoff
+    steps = {**config.platform.steps, "train": once}
+    platform = config.platform.model_copy(update={"steps": steps})
+    broken = config.model_copy(update={"training": training, "platform": platform})
     batch = demo[0] / "batches" / "penguins-2009.csv"
     summary = run_local(
         broken, str(batch), str(deployed_registry), output_root=tmp_path / "runs", force=True
