@@ -24,7 +24,12 @@ from driftgate.components.train.settings import TrainingSettings
 from driftgate.components.validate.core import ValidationSettings
 from driftgate.dataspec import DataSettings
 from driftgate.errors import ConfigError
-from driftgate.pipelines.config_checks import check_columns, check_domains, check_registry_mount
+from driftgate.pipelines.config_checks import (
+    check_columns,
+    check_data,
+    check_domains,
+    check_registry_mount,
+)
 from driftgate.pipelines.platform import PlatformSettings
 from driftgate.pipelines.steps import GATE_STEPS, TRAIN_STEPS
 from driftgate.retention import RegistrySettings
@@ -166,6 +171,7 @@ def parse_config(text: str, source: str, base_dir: Path | None = None) -> Config
         config.training.family, config.training.custom.format, config.serving.servers, source
     )
     check_domains(config, source)
+    check_data(config, source)
     check_columns(config, source)
     check_registry_mount(config, source)
     return config

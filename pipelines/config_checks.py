@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
-from driftgate.errors import ConfigError
+from driftgate.errors import ConfigError, DataError
 from driftgate.metrics import CLASSIFICATION_METRIC_NAMES
 from driftgate.tasks import LOWER_IS_BETTER
 
@@ -102,6 +102,18 @@ def _named_columns(config: Config) -> Iterable[tuple[str, str]]:
             yield f"{field}.{name}", name
 
 
+def check_data(config: Config, source: str) -> None:
+    """The label and the key are never listed as features, excluded or categorical columns."""
+    data = config.data
+    for field in ("features", "exclude", "categorical"):
+        names = getattr(data, field)
+        if data.label in names or (data.key and data.key in names):
+            what = "the label" if data.label in names else "the key"
+            _fail(f"data.{field}", f"names {what} column", source)
+    if overlap := sorted(set(data.features) & set(data.exclude)):
+        _fail("data.exclude", f"{overlap[0]!r} is also in data.features", source)
+
+
 def check_columns(config: Config, source: str, columns: list[str] | None = None) -> None:
     """Columns named in the settings are features of the data.
 
@@ -116,12 +128,6 @@ def check_columns(config: Config, source: str, columns: list[str] | None = None)
         ConfigError: A field names a column that is not a feature.
     """
     data = config.data
-    for field in ("features", "exclude", "categorical"):
-        if data.label in getattr(data, field) or (data.key and data.key in getattr(data, field)):
-            what = "the label" if data.label in getattr(data, field) else "the key"
-            _fail(f"data.{field}", f"names {what} column", source)
-    if overlap := sorted(set(data.features) & set(data.exclude)):
-        _fail("data.exclude", f"{overlap[0]!r} is also in data.features", source)
     known = columns if columns is not None else (data.features or None)
     for field, name in _named_columns(config):
         if name in data.not_features:
@@ -147,7 +153,6 @@ def check_batch_columns(config: Config, batch_uri: str) -> None:
     Raises:
         ConfigError: A field names a column the batch does not have; names the batch.
     """
-    from driftgate.errors import DataError
     from driftgate.tabular.files import column_names
 
     data = config.data
