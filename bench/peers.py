@@ -61,7 +61,7 @@ def driftgate_results(ref, cur, settings) -> dict:
 def run_driftgate_stream(n: int, m: int, root: Path) -> dict:
     """Reference statistics (two passes) and the gate's pass over the batch, from Parquet."""
     from driftgate.stats import DriftSettings, compute_stats, reference_stats
-    from driftgate.tabular import iter_parquet
+    from driftgate.tabular.parquetfile import iter_parquet
 
     reference, current = dataset(root, n, m)
     settings = DriftSettings()

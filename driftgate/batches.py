@@ -8,7 +8,6 @@ time order.
 
 from __future__ import annotations
 
-import fnmatch
 import glob
 import os
 
@@ -16,6 +15,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 
 from driftgate.errors import DataError
+from driftgate.tabular.files import expand, filesystem
 
 DATA_SUFFIXES = (".parquet", ".pq", ".csv", ".tsv", ".txt")
 PARTIAL_SUFFIXES = (".tmp", ".temp", ".part", ".partial", ".inprogress", ".crdownload", "~")
@@ -32,23 +32,18 @@ def is_batch_name(name: str) -> bool:
 
 
 def _remote(pattern: str) -> list[str]:
-    """Lists an object-store URI: one file, a "directory" prefix, or a glob in the last part."""
-    scheme = pattern.split("://", 1)[0]
+    """Lists an object-store URI: one file, a "directory" prefix, or a glob (as ``expand``)."""
     try:
-        fs, path = pafs.FileSystem.from_uri(pattern)
-        directory, name_pattern = path.rstrip("/"), "*"
-        if glob.has_magic(path):
-            directory, name_pattern = path.rsplit("/", 1)
-        elif fs.get_file_info(path).type == pafs.FileType.File:
+        if glob.has_magic(pattern):
+            return expand([pattern])
+        fs, path = filesystem(pattern)
+        if fs.get_file_info(path).type == pafs.FileType.File:
             return [pattern]
-        entries = fs.get_file_info(pafs.FileSelector(directory, allow_not_found=True))
+        entries = fs.get_file_info(pafs.FileSelector(path.rstrip("/"), allow_not_found=True))
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise DataError(f"cannot be listed: {exc}", file=pattern) from exc
-    return [
-        f"{scheme}://{e.path}"
-        for e in entries
-        if e.is_file and fnmatch.fnmatch(e.base_name, name_pattern)
-    ]
+    scheme = pattern.split("://", 1)[0]
+    return [f"{scheme}://{e.path}" for e in entries if e.is_file]
 
 
 def list_batches(pattern: str) -> list[str]:

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from driftgate.tabular import CsvOptions
+from driftgate.tabular.csvfile import CsvOptions
 
 
 class DataSettings(BaseModel):

@@ -3,15 +3,19 @@
 Every error that reaches a user is one line that names the file, the column (when there is one),
 the problem and, where it helps, what to do next. Components raise these; the CLI prints them
 without a traceback and exits non-zero.
+
+Every :class:`DriftgateError`, a subclass defined anywhere included, carries its line as an
+exception note that starts with :data:`MARKER`; Python prints notes under the traceback, so the
+local runner finds the message in a failed task's log by the marker, not by class names.
 """
 
 from __future__ import annotations
 
-import re
+MARKER = "driftgate-error: "
 
 
 class DriftgateError(Exception):
-    """Base class for user-facing failures with a one-line message."""
+    """Base class for user-facing failures with a one-line message (marked in tracebacks)."""
 
     def __init__(
         self,
@@ -26,6 +30,7 @@ class DriftgateError(Exception):
         self.column = column
         self.hint = hint
         super().__init__(self.one_line())
+        self.add_note(MARKER + self.one_line())
 
     def one_line(self) -> str:
         """Returns ``file: column 'c': problem; hint`` on a single line."""
@@ -67,16 +72,11 @@ def quote(value: object, limit: int = 40) -> str:
     return text if len(text) <= limit else f"{text[: limit - 1]}…"
 
 
-_TRACEBACK_LAST_LINE = re.compile(
-    r"^(?:driftgate\.errors\.)?(DriftgateError|DataError|ConfigError|EntryPointError|RegistryError|IntegrityError)"
-    r": (.+)$"
-)
-
-
 def find_error_in_log(lines: list[str]) -> str | None:
     """Finds the last driftgate error message in a task's log.
 
-    A failed KFP task prints its traceback; its last line is ``driftgate.errors.X: message``.
+    A failed KFP task prints its traceback; a driftgate error's note follows it as a line
+    ``driftgate-error: message``.
 
     Args:
         lines: Log lines, oldest first.
@@ -85,7 +85,7 @@ def find_error_in_log(lines: list[str]) -> str | None:
         The one-line message, or None when the log holds no driftgate error.
     """
     for line in reversed(lines):
-        match = _TRACEBACK_LAST_LINE.match(line.strip())
-        if match:
-            return match.group(2)
+        text = line.strip()
+        if text.startswith(MARKER):
+            return text[len(MARKER) :]
     return None

@@ -36,25 +36,25 @@ def check_locking(directory: Path) -> None:
     if directory in _CHECKED:
         return
     probe = directory / PROBE
+
+    def refused(exc: OSError) -> RegistryError:
+        return RegistryError(
+            f"file locks do not work on this volume ({exc.strerror or exc})",
+            file=str(probe),
+            hint=HINT,
+        )
+
     with open(probe, "a+") as first, open(probe, "a+") as second:
         try:
             fcntl.flock(first, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
-            raise RegistryError(
-                f"file locks do not work on this volume ({exc.strerror or exc})",
-                file=str(probe),
-                hint=HINT,
-            ) from exc
+            raise refused(exc) from exc
         try:
             fcntl.flock(second, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             pass
         except OSError as exc:
-            raise RegistryError(
-                f"file locks do not work on this volume ({exc.strerror or exc})",
-                file=str(probe),
-                hint=HINT,
-            ) from exc
+            raise refused(exc) from exc
         else:
             raise RegistryError(
                 "file locks are not enforced on this volume: a second exclusive lock was granted, "

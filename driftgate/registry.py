@@ -52,8 +52,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from driftgate.crashpoints import crash_point
 from driftgate.errors import IntegrityError, RegistryError
 from driftgate.integrity import (
@@ -75,6 +73,7 @@ from driftgate.pointer import (
 )
 from driftgate.pointer import POINTER as POINTER
 from driftgate.pointer import SERVING_CONFIG as SERVING_CONFIG
+from driftgate.retention import PRUNED_PREFIX, remove_old_versions
 
 SCHEMA_FILE = "schema.pbtxt"
 REFERENCE_STATS = "reference_stats.pb"
@@ -82,7 +81,6 @@ REFERENCE_SAMPLE = "reference_sample.parquet"
 TRAINING_DATA = "training_data.parquet"
 EVALUATION_FILE = "evaluation.json"
 STAGING_PREFIX = ".staging-"
-PRUNED_PREFIX = ".pruned-"
 STALE_STAGING_S = 24 * 3600
 
 
@@ -100,32 +98,6 @@ def check_model_name(name: str) -> str:
             "(at most 128 characters)",
         )
     return name
-
-
-class RegistrySettings(BaseModel):
-    """Registry policy.
-
-    Attributes:
-        keep_versions: Keep at most this many newest versions of each model (plus production, its
-            parent and the previous production version); null keeps every version.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    keep_versions: int | None = Field(None, ge=1)
-
-
-@dataclass(frozen=True)
-class VersionInfo:
-    """One line of ``driftgate versions``."""
-
-    version: int
-    created_at: str
-    production: bool
-    metrics: dict[str, float]
-    parent: int | None
-    format: str
-    integrity: str  # "verified", "not checked", or the reason verification failed
 
 
 @dataclass(frozen=True)
@@ -207,36 +179,6 @@ class Registry:
             )
         return checked
 
-    def describe(self, check: bool = False) -> list[VersionInfo]:
-        """Every version with its metrics and creation time, newest first.
-
-        Args:
-            check: Verify each version's checksums (reads every file).
-        """
-        production = self.production()
-        rows = []
-        for version in reversed(self.versions()):
-            try:
-                meta = self.verified(version).metadata if check else self.metadata(version)
-                integrity = "verified" if check else "not checked"
-            except (OSError, ValueError, RegistryError) as exc:
-                meta = {}
-                integrity = (
-                    exc.one_line() if isinstance(exc, RegistryError) else f"unreadable: {exc}"
-                )
-            rows.append(
-                VersionInfo(
-                    version,
-                    meta.get("created_at", "?"),
-                    version == production,
-                    meta.get("metrics", {}),
-                    meta.get("parent_version"),
-                    meta.get("format", "?"),
-                    integrity,
-                )
-            )
-        return rows
-
     def metadata(self, version: int) -> dict[str, Any]:
         """A version's metadata, unverified (for listings)."""
         return json.loads((self.path(version) / "metadata.json").read_text())
@@ -298,7 +240,7 @@ class Registry:
             crash_point("after-rename")
             result = self._promote(version, parent, parent_generation) if promote else None
             if self.keep_versions:
-                self._prune(self.keep_versions)
+                remove_old_versions(self, self.keep_versions)
         stored = f"stored version {version} without promoting it"
         return result or PushResult(version, False, stored)
 
@@ -342,37 +284,6 @@ class Registry:
             self.verified(to)
             self._set_production(to, reason="rollback")
         return current, to
-
-    def prune(self, keep: int) -> list[int]:
-        """Deletes all but the ``keep`` newest versions, sparing production and its relatives.
-
-        Spared whatever their age: the production version, its parent (the version it was
-        compared against) and the previous production version (the rollback target). Each
-        version is first renamed out of the version namespace (atomic), then deleted.
-
-        Returns:
-            The deleted versions.
-
-        Raises:
-            RegistryError: ``keep`` is below 1.
-        """
-        if keep < 1:
-            raise RegistryError(f"cannot keep {keep} versions", hint="keep at least 1")
-        with self.lock():
-            return self._prune(keep)
-
-    def _prune(self, keep: int) -> list[int]:
-        pointer = read_pointer(self.dir)
-        spared = {pointer.version, pointer.previous}
-        if pointer.version is not None:
-            spared.add(self.metadata(pointer.version).get("parent_version"))
-        doomed = [v for v in self.versions()[:-keep] if v not in spared]
-        for version in doomed:
-            trash = self.dir / f"{PRUNED_PREFIX}{version}-{uuid.uuid4().hex}"
-            os.rename(self.path(version), trash)
-            fsync_dir(self.dir)
-            shutil.rmtree(trash, ignore_errors=True)
-        return doomed
 
     def _set_production(self, version: int, reason: str) -> None:
         write_pointer(self.dir, version, reason)

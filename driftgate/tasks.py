@@ -64,7 +64,7 @@ def infer_task(values: Iterable[pa.Array]) -> Task:
 
 def first_batch_task(setting: str, batch_path: str, label: str, columns: list[str]) -> Task:
     """The task of a new model: the configured one, or inferred from the first batch's label."""
-    from driftgate.tabular import iter_parquet
+    from driftgate.tabular.parquetfile import iter_parquet
 
     if setting in (CLASSIFICATION, REGRESSION):
         return setting  # type: ignore[return-value]

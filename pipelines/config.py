@@ -9,15 +9,25 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin, get_type_hints
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from typing_extensions import is_typeddict
 
 from driftgate.alerts import AlertSettings
 from driftgate.dataspec import DataSettings
 from driftgate.errors import ConfigError
+from driftgate.pipelines.config_checks import (
+    check_columns,
+    check_data,
+    check_domains,
+    check_registry_mount,
+)
 from driftgate.pipelines.platform import PlatformSettings
-from driftgate.registry import RegistrySettings
+from driftgate.pipelines.steps import GATE_STEPS, TRAIN_STEPS
+from driftgate.retention import RegistrySettings
 from driftgate.serving import ServingSettings, check_servable
 from driftgate.settings.evaluation import EvaluationSettings
 from driftgate.settings.gate import GateSettings
@@ -30,8 +40,6 @@ from driftgate.tasks import check_task
 from driftgate.tracking import TrackingSettings
 
 DEFAULT_CONFIG = "penguins.yaml"
-GATE_STEPS = ("ingest", "validate", "check", "decide", "notify")
-TRAIN_STEPS = ("train", "evaluate", "push")
 
 
 class ImageSettings(BaseModel):
@@ -109,6 +117,31 @@ def _field(location: tuple) -> str:
     return ".".join(str(part) for part in location) or "(top level)"
 
 
+def _unwrap(annotation: Any) -> Any:
+    """The model, TypedDict or dict type inside Optional and Annotated wrappers."""
+    while get_origin(annotation) in (Annotated, Union, UnionType):
+        inner = [a for a in get_args(annotation) if a is not type(None)]
+        annotation = inner[0]
+    return annotation
+
+
+def _known_fields(location: tuple) -> list[str]:
+    """The field names allowed where ``location`` names an unknown one (none when unknown)."""
+    node: Any = Config
+    for part in location[:-1]:
+        if get_origin(node) in (dict, list):
+            node = _unwrap(get_args(node)[-1])
+        elif isinstance(node, type) and issubclass(node, BaseModel) and part in node.model_fields:
+            node = _unwrap(node.model_fields[part].annotation)
+        elif is_typeddict(node) and part in get_type_hints(node):
+            node = _unwrap(get_type_hints(node)[part])
+        else:
+            return []
+    if isinstance(node, type) and issubclass(node, BaseModel):
+        return list(node.model_fields)
+    return list(get_type_hints(node)) if is_typeddict(node) else []
+
+
 def parse_config(text: str, source: str, base_dir: Path | None = None) -> Config:
     """Parses YAML text into a config.
 
@@ -118,7 +151,8 @@ def parse_config(text: str, source: str, base_dir: Path | None = None) -> Config
         base_dir: The folder relative ``training.custom.entrypoint`` files are resolved in.
 
     Raises:
-        ConfigError: The YAML is malformed or a field is invalid; the message names the field.
+        ConfigError: The YAML is malformed, a field is invalid or outside its domain, or names a
+            column that is not a feature; the message names the field.
     """
     try:
         raw = yaml.safe_load(text) or {}
@@ -131,9 +165,10 @@ def parse_config(text: str, source: str, base_dir: Path | None = None) -> Config
     except ValidationError as exc:
         first = exc.errors()[0]
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise ConfigError(
-            f"field {_field(first['loc'])!r}: {first['msg']}{more}", file=source
-        ) from exc
+        message = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden" and (known := _known_fields(first["loc"])):
+            message += f" (known: {', '.join(known)})"
+        raise ConfigError(f"field {_field(first['loc'])!r}: {message}{more}", file=source) from exc
     check_task(config.data.task, config, source)
     check_servable(
         config.training.family, config.training.custom.format, config.serving.servers, source
@@ -141,6 +176,10 @@ def parse_config(text: str, source: str, base_dir: Path | None = None) -> Config
     check_optimisable(
         config.optimisation, config.training.family, config.training.custom.format, source
     )
+    check_domains(config, source)
+    check_data(config, source)
+    check_columns(config, source)
+    check_registry_mount(config, source)
     return config
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from driftgate.pipelines.cli_options import add_registry_options
+
 
 def add_parser(sub: argparse._SubParsersAction, config_help: str) -> None:
     """Registers ``labels`` on the CLI's sub-command parser."""
@@ -25,11 +27,7 @@ def add_parser(sub: argparse._SubParsersAction, config_help: str) -> None:
     labels.add_argument(
         "--output", help="where the labelled batch goes (default: BATCH-labelled.parquet here)"
     )
-    labels.add_argument(
-        "--registry", default=".driftgate/registry", help="registry (default: %(default)s)"
-    )
-    labels.add_argument("--model", help="model name (default: the config's model_name)")
-    labels.add_argument("--config", help=config_help)
+    add_registry_options(labels, config_help)
     labels.set_defaults(func=cmd_labels)
 
 

@@ -25,7 +25,9 @@ from typing import Any, TextIO
 
 from driftgate.errors import find_error_in_log
 from driftgate.pipelines.config import Config
-from driftgate.pipelines.retrain import PIPELINE_NAME, TASKS, build_pipeline
+from driftgate.pipelines.config_checks import check_batch_columns
+from driftgate.pipelines.retrain import PIPELINE_NAME, build_pipeline
+from driftgate.pipelines.steps import STEPS
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 EVENT = re.compile(
@@ -223,8 +225,13 @@ def run_local(
 
     Returns:
         The run's outcome.
+
+    Raises:
+        ConfigError: A setting names a column the batch does not have (checked before any task).
     """
     from kfp import local
+
+    check_batch_columns(config, batch_uri)
 
     if config.alerts.file is None:
         alerts = config.alerts.model_copy(
@@ -251,7 +258,7 @@ def run_local(
             started[task] = time.monotonic()
         elif kind == "Skipping conditional task":
             for name in sorted(
-                branches.get(task, [task]), key=lambda n: TASKS.index(n) if n in TASKS else 99
+                branches.get(task, [task]), key=lambda n: STEPS.index(n) if n in STEPS else 99
             ):
                 say(f"  {name:<9} skipped")
         elif status:
@@ -275,7 +282,7 @@ def run_local(
     wall = time.monotonic() - begin
     run_dir = _own_run_dir(tee.lines, output_root)
     log_path.rename(run_dir / "run.log" if run_dir != output_root else log_path)
-    tasks = {name: read_task(run_dir, name) for name in TASKS}
+    tasks = {name: read_task(run_dir, name) for name in STEPS}
     failed = [t for t in tasks.values() if t.status == "failed"]
     error = None
     if failed:

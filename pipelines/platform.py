@@ -13,14 +13,13 @@ from kfp.dsl import PipelineTask
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from driftgate.alerts import AlertSettings
+from driftgate.integrity import KEY_ENV
+from driftgate.pipelines.steps import ALERTING, ALWAYS_FRESH, MODEL_STEPS, STEPS, TRACKING
 from driftgate.tracking import TrackingSettings
 
-STEPS = ("ingest", "validate", "check", "decide", "train", "evaluate", "push", "notify")
-ALERTING = ("validate", "decide", "evaluate", "notify")
-ALWAYS_FRESH = ("ingest", "validate", "check")
-TRACKING = ("train", "evaluate", "push")
 QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$"
 DURATION = r"^[0-9]+s$"
+ABSOLUTE = r"^/"
 
 
 class Toleration(BaseModel):
@@ -32,7 +31,7 @@ class Toleration(BaseModel):
     operator: Literal["Equal", "Exists"] = "Exists"
     value: str | None = None
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = "NoSchedule"
-    toleration_seconds: int | None = None
+    toleration_seconds: int | None = Field(None, ge=0)
 
 
 class StepSettings(BaseModel):
@@ -77,9 +76,13 @@ class PlatformSettings(BaseModel):
         service_account: The Kubernetes service account runs use (``driftgate submit`` and
             ``schedule`` send it; manifests/base creates it).
         image_pull_secrets: Secrets for pulling the component image.
-        registry_pvc: PVC mounted at ``registry_mount_path`` on the steps that use the registry
-            (null: the registry is reachable otherwise).
+        registry_pvc: PVC mounted at ``registry_mount_path`` on every step (each reads or writes
+            the registry or its batch ledger; null: the registry is reachable otherwise).
         data_pvc: PVC with incoming batches, mounted at ``data_mount_path`` on ingest.
+        signing_secret: Secret holding the manifest signing key (README, "Tamper evidence"),
+            mounted read-only at ``signing_mount_path`` on the steps that verify, load, write
+            or sign models, with ``$DRIFTGATE_SIGNING_KEY_FILE`` naming its
+            ``signing_secret_key`` file there (null: signing off).
         defaults: Resources, timeout and retries of every step.
         steps: Per-step overrides (``train``, ``evaluate``, …).
         gpu: The train step's accelerator, node selector and tolerations.
@@ -90,9 +93,12 @@ class PlatformSettings(BaseModel):
     service_account: str | None = "driftgate-pipeline"
     image_pull_secrets: list[str] = []
     registry_pvc: str | None = "driftgate-registry"
-    registry_mount_path: str = "/registry"
+    registry_mount_path: str = Field("/registry", pattern=ABSOLUTE)
     data_pvc: str | None = None
-    data_mount_path: str = "/data"
+    data_mount_path: str = Field("/data", pattern=ABSOLUTE)
+    signing_secret: str | None = None
+    signing_secret_key: str = "key"
+    signing_mount_path: str = Field("/var/run/secrets/driftgate-signing", pattern=ABSOLUTE)
     defaults: StepSettings = StepSettings(
         cpu_request="500m",
         memory_request="1Gi",
@@ -173,6 +179,13 @@ def apply_platform(
         if alerts.webhook_secret and step in ALERTING:
             kubernetes.use_secret_as_env(
                 task, alerts.webhook_secret, {alerts.webhook_secret_key: alerts.webhook_url_env}
+            )
+        if platform.signing_secret and step in MODEL_STEPS:
+            kubernetes.use_secret_as_volume(
+                task, platform.signing_secret, mount_path=platform.signing_mount_path
+            )
+            task.set_env_variable(
+                KEY_ENV, f"{platform.signing_mount_path}/{platform.signing_secret_key}"
             )
         mlflow = tracking.mlflow if tracking else None
         if mlflow and mlflow.uri and mlflow.secret and step in TRACKING:

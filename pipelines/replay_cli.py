@@ -10,6 +10,7 @@ from pathlib import Path
 
 from driftgate.errors import ConfigError, DataError
 from driftgate.pipelines.config import Config
+from driftgate.pipelines.config_checks import check_batch_columns
 
 DESCRIPTION = """\
 Replays retraining policies over a history of batches, one batch per scheduled run, and measures
@@ -74,32 +75,19 @@ def add_parser(sub: argparse._SubParsersAction, config_help: str) -> None:
     replay.set_defaults(func=cmd_replay)
 
 
-def _columns(path: str, config: Config) -> list[str]:
-    from driftgate.tabular import (
-        data_columns,
-        detect_format,
-        open_parquet,
-        read_csv_header,
-        resolve,
-    )
-
-    source = resolve(path)
-    if detect_format(source) == "parquet":
-        return data_columns(open_parquet(source))
-    return read_csv_header(source, config.data.csv_options())
-
-
 def check_labels(batches: list[str], config: Config) -> None:
     """Fails early when no batch carries the label column.
 
     Raises:
         ConfigError: ``data.label`` is absent from every batch.
     """
-    label = config.data.label
-    if not any(label in _columns(path, config) for path in batches):
+    from driftgate.tabular.files import column_names
+
+    label, options = config.data.label, config.data.csv_options()
+    if not any(label in column_names(path, options) for path in batches):
         raise ConfigError(
             f"data.label is {label!r}, but none of the {len(batches)} batch(es) has that column "
-            f"(the first has {', '.join(_columns(batches[0], config)[:8])})",
+            f"(the first has {', '.join(column_names(batches[0], options)[:8])})",
             file=batches[0].rsplit("/", 1)[0] or ".",
             hint="set data.label to the label column of your batches",
         )
@@ -133,6 +121,7 @@ def replay(
     if label_delay < 0:
         raise ConfigError("must be 0 or more", file="--label-delay")
     check_labels(batches, config)
+    check_batch_columns(config, batches[0])
     runs = {}
     for policy in policies:
         say(f"policy {policy.name}: {len(batches)} batch(es)")

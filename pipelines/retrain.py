@@ -23,9 +23,9 @@ from driftgate.components.train.component import train
 from driftgate.components.validate.component import validate
 from driftgate.pipelines.config import Config
 from driftgate.pipelines.platform import apply_platform
+from driftgate.pipelines.steps import STEPS
 
 PIPELINE_NAME = "driftgate-retrain"
-TASKS = ("ingest", "validate", "check", "decide", "train", "evaluate", "push", "notify")
 
 
 def make_components(images: str | Mapping[str, str]) -> SimpleNamespace:
@@ -163,7 +163,7 @@ def build_pipeline(config: Config) -> Callable:
                     )
         steps = (ingested, validated, checked, decided, trained, evaluated, pushed, notified)
         apply_platform(
-            dict(zip(TASKS, steps, strict=True)), config.platform, config.alerts, config.tracking
+            dict(zip(STEPS, steps, strict=True)), config.platform, config.alerts, config.tracking
         )
 
     return retrain

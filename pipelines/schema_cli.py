@@ -11,6 +11,8 @@ from pathlib import Path
 
 from tensorflow_metadata.proto.v0 import schema_pb2
 
+from driftgate.pipelines.cli_options import add_registry_options
+
 DOMAIN_SHOWN = 8
 
 
@@ -33,13 +35,7 @@ def add_parser(sub: argparse._SubParsersAction, config_help: str) -> None:
     )
     diff.add_argument("--batch", required=True, help="CSV or Parquet file, local or s3://")
     for action in (show, diff):
-        action.add_argument(
-            "--registry",
-            default=".driftgate/registry",
-            help="registry directory (default: %(default)s)",
-        )
-        action.add_argument("--model", help="model name (default: the config's model_name)")
-        action.add_argument("--config", help=config_help)
+        add_registry_options(action, config_help)
         action.set_defaults(func=cmd_schema)
 
 

@@ -12,15 +12,18 @@ from make_bad_corpus import huge_line
 from driftgate.pipelines.cli import main
 
 pytestmark = pytest.mark.slow
-CASES = yaml.safe_load((DATA / "bad" / "cases.yaml").read_text())
+CORPUS = yaml.safe_load((DATA / "bad" / "cases.yaml").read_text())
+CASES = {name: case for name, case in CORPUS.items() if not name.startswith("configs/")}
+CONFIG_CASES = {name: case for name, case in CORPUS.items() if name.startswith("configs/")}
 
 
 def batch_path(name: str, tmp_path: Path) -> Path:
     return huge_line(tmp_path / name) if name == "huge_line.csv" else DATA / "bad" / name
 
 
-def run_batch(batch, registry, tmp_path, capsys):
+def run_batch(batch, registry, tmp_path, capsys, config=None):
     """`driftgate run --local` on a batch; returns the exit code and the stderr lines."""
+    options = ["--config", str(config)] if config else []
     code = main(
         [
             "run",
@@ -31,15 +34,17 @@ def run_batch(batch, registry, tmp_path, capsys):
             str(registry),
             "--output-dir",
             str(tmp_path / "runs"),
+            *options,
         ]
     )
     return code, capsys.readouterr().err.strip().splitlines()
 
 
 def test_the_corpus_covers_every_documented_case():
-    committed = {p.name for p in (DATA / "bad").iterdir() if p.suffix != ".yaml"}
-    assert committed | {"huge_line.csv", "does_not_exist.csv"} == set(CASES)
-    assert len(CASES) >= 15
+    bad = DATA / "bad"
+    committed = {str(p.relative_to(bad)) for p in bad.rglob("*") if p.is_file()} - {"cases.yaml"}
+    assert committed | {"huge_line.csv", "does_not_exist.csv"} == set(CORPUS)
+    assert len(CASES) >= 15 and len(CONFIG_CASES) >= 10
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -55,6 +60,23 @@ def test_bad_input_gives_one_line_and_changes_nothing(name, deployed_registry, t
     if expected["column"]:
         assert f"column '{expected['column']}': " in line
     assert expected["message"] in line
+    assert tree_digest(deployed_registry) == before
+
+
+@pytest.mark.parametrize("name", sorted(CONFIG_CASES))
+def test_a_bad_config_gives_one_line_naming_the_field_before_any_task(
+    name, demo, deployed_registry, tmp_path, capsys
+):
+    expected = CONFIG_CASES[name]
+    config, batch = DATA / "bad" / name, demo[0] / "batches" / "penguins-2009.csv"
+    before = tree_digest(deployed_registry)
+    code, err = run_batch(batch, deployed_registry, tmp_path, capsys, config)
+    assert code == 1
+    assert len(err) == 1, err
+    named = batch if expected.get("names") == "batch" else config
+    assert err[0].startswith(f"driftgate: error: {named}: field '{expected['field']}': ")
+    assert expected["message"] in err[0]
+    assert not (tmp_path / "runs").exists()  # refused at load or before the first task
     assert tree_digest(deployed_registry) == before
 
 

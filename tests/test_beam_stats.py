@@ -9,7 +9,8 @@ from driftgate.schema import FeatureKinds
 from driftgate.stats import compute_stats, reference_stats
 from driftgate.stats.beam import read_proto, run_stats
 from driftgate.stats.drift import DriftSettings
-from driftgate.tabular import CsvOptions, consume_csv, resolve
+from driftgate.tabular.csvfile import CsvOptions, consume_csv
+from driftgate.tabular.files import resolve
 
 pytestmark = pytest.mark.slow
 KINDS = FeatureKinds("species", ("bill_length_mm", "body_mass_g"), ("island", "sex"))

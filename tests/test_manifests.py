@@ -1,6 +1,7 @@
 """Manifests render, validate strictly against a pinned Kubernetes, and meet the security policy;
 the Dockerfile lints clean; GPU settings reach the compiled pipeline only when enabled."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -8,8 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from driftgate.integrity import KEY_ENV
 from driftgate.pipelines.config import parse_config
 from driftgate.pipelines.retrain import compile_pipeline
+from driftgate.pipelines.steps import MODEL_STEPS, STEPS
 
 ROOT = Path(__file__).parent.parent
 BIN = Path(sys.executable).parent
@@ -178,7 +181,8 @@ def test_gpu_config_puts_train_on_the_gpu_pool(tmp_path):
         if "train" in c.get("dag", {}).get("tasks", {})
     ]
     assert train_task["retryPolicy"]["maxRetryCount"] == 2
-    assert {m["mountPath"] for m in k8s["exec-ingest"]["pvcMount"]} == {"/data", "/registry"}
+    mounts = {m["constant"]: m["mountPath"] for m in k8s["exec-ingest"]["pvcMount"]}
+    assert mounts == {"driftgate-data": "/data", "driftgate-registry": "/registry"}
     for step in ("ingest", "validate", "check", "decide", "train", "evaluate", "push", "notify"):
         mounts = {m["mountPath"]: m for m in k8s[f"exec-{step}"]["pvcMount"]}
         assert mounts["/registry"]["constant"] == "driftgate-registry", step
@@ -205,3 +209,42 @@ def test_dockerfile_passes_hadolint():
     )
     assert result.returncode == 0, result.stdout
     assert "hadolint ignore" not in (ROOT / "Dockerfile").read_text()
+
+
+def test_the_signing_key_secret_is_mounted_only_where_models_are_read_or_written(tmp_path):
+    spec, k8s = executors(
+        "data: {label: species}\nplatform: {signing_secret: driftgate-signing}", tmp_path
+    )
+    containers = {
+        name.removeprefix("exec-"): executor["container"]
+        for name, executor in spec["deploymentSpec"]["executors"].items()
+    }
+    for step in STEPS:
+        volumes = k8s[f"exec-{step}"].get("secretAsVolume", [])
+        env = {e["name"]: e["value"] for e in containers[step].get("env", [])}
+        if step in MODEL_STEPS:
+            assert volumes == [
+                {
+                    "mountPath": "/var/run/secrets/driftgate-signing",
+                    "optional": False,
+                    "secretName": "driftgate-signing",
+                    "secretNameParameter": {"runtimeValue": {"constant": "driftgate-signing"}},
+                }
+            ], step
+            assert env[KEY_ENV] == "/var/run/secrets/driftgate-signing/key"
+        else:
+            assert not volumes and KEY_ENV not in env, step
+    assert set(MODEL_STEPS) == {"validate", "check", "train", "evaluate", "push"}
+
+
+def test_signing_is_off_unless_a_secret_is_named(tmp_path):
+    spec, k8s = executors("data: {label: species}", tmp_path)
+    assert not any("secretAsVolume" in settings for settings in k8s.values())
+    assert KEY_ENV not in json.dumps(spec)
+
+
+def test_every_step_mounts_the_registry_pvc_it_keeps_its_ledger_on(tmp_path):
+    _, k8s = executors("data: {label: species}", tmp_path)
+    for step in STEPS:  # ingest, decide and notify read or write the batch ledger there
+        (mount,) = k8s[f"exec-{step}"]["pvcMount"]
+        assert (mount["constant"], mount["mountPath"]) == ("driftgate-registry", "/registry")

@@ -95,15 +95,20 @@ def test_with_no_alert_sink_configured_nothing_fails(
 def test_a_run_that_fails_mid_way_still_sends_the_failure_alert(
     demo, deployed_registry, tmp_path, config
 ):
-    broken = config.model_copy(
-        update={"evaluation": config.evaluation.model_copy(update={"slices": ["colour"]})}
-    )
+    entrypoint = tmp_path / "oom.py"
+    entrypoint.write_text("def train(ctx):\n    raise MemoryError('the node ran out of memory')\n")
+    custom = config.training.custom.model_copy(update={"entrypoint": f"{entrypoint}:train"})
+    training = config.training.model_copy(update={"family": "custom", "custom": custom})
+    once = config.platform.steps["train"].model_copy(update={"retries": 0})  # no retry backoff
+    steps = {**config.platform.steps, "train": once}
+    platform = config.platform.model_copy(update={"steps": steps})
+    broken = config.model_copy(update={"training": training, "platform": platform})
     batch = demo[0] / "batches" / "penguins-2009.csv"
     summary = run_local(
         broken, str(batch), str(deployed_registry), output_root=tmp_path / "runs", force=True
     )
-    assert not summary.succeeded and summary.failed_task == "evaluate"
-    assert "evaluation.slices names 'colour', which the data does not have" in summary.error
+    assert not summary.succeeded and summary.failed_task == "train"
+    assert "raised MemoryError: the node ran out of memory" in summary.error
     assert summary.tasks["notify"].status == "succeeded"
     failure = [a for a in summary.alerts if a["kind"] == "failure"]
     assert len(failure) == 1 and failure[0]["title"] == "penguins: retraining run failed"

@@ -21,7 +21,7 @@ from driftgate.dataspec import DataSettings
 from driftgate.errors import DataError
 from driftgate.pipelines.cli import main
 from driftgate.stats.beam import read_proto
-from driftgate.tabular import expand
+from driftgate.tabular.files import expand
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).parent.parent

@@ -21,6 +21,7 @@ from driftgate.errors import ConfigError, IntegrityError, RegistryError
 from driftgate.integrity import sha256_file, verify
 from driftgate.pipelines.cli import main
 from driftgate.registry import SERVING_CONFIG, Registry
+from driftgate.retention import prune
 from driftgate.scoring import load_scorer
 
 NOBODY = 65534
@@ -113,7 +114,7 @@ def test_retention_keeps_the_newest_production_its_parent_and_the_previous(tmp_p
     assert [p.name for p in (tmp_path / "m").iterdir() if p.name.startswith(".pruned")] == []
     for version in registry.versions():
         registry.verified(version)
-    assert Registry(tmp_path, "m").prune(1) == []  # 6 newest, 5 production, 3 its parent
+    assert prune(Registry(tmp_path, "m"), 1) == []  # 6 newest, 5 production, 3 its parent
 
 
 def test_the_cli_prunes_and_says_what_it_deleted(tmp_path, capsys):

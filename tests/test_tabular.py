@@ -3,7 +3,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from driftgate.errors import DataError
-from driftgate.tabular import CsvOptions, consume_csv, detect_format, iter_parquet, resolve
+from driftgate.tabular.csvfile import CsvOptions, consume_csv
+from driftgate.tabular.files import detect_format, resolve
+from driftgate.tabular.parquetfile import iter_parquet
 
 
 def read_csv(path, **options) -> pa.Table:

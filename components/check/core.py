@@ -35,7 +35,7 @@ from driftgate.stats import (
     compute_stats,
     from_proto,
 )
-from driftgate.tabular import iter_parquet
+from driftgate.tabular.parquetfile import iter_parquet
 
 log = logging.getLogger(__name__)
 

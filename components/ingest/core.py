@@ -13,14 +13,9 @@ import pyarrow.fs as pafs
 from driftgate.batches import list_batches
 from driftgate.dataspec import DataSettings
 from driftgate.errors import DataError
-from driftgate.tabular import (
-    Source,
-    consume_csv,
-    detect_format,
-    iter_parquet,
-    resolve,
-    write_parquet,
-)
+from driftgate.tabular.csvfile import consume_csv
+from driftgate.tabular.files import Source, detect_format, resolve
+from driftgate.tabular.parquetfile import iter_parquet, write_parquet
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from driftgate.dataspec import DataSettings
 from driftgate.registry import SCHEMA_FILE, Registry
 from driftgate.schema import load_schema
 from driftgate.settings.validation import ValidationSettings
-from driftgate.tabular import iter_parquet
+from driftgate.tabular.parquetfile import iter_parquet
 
 log = logging.getLogger(__name__)
 

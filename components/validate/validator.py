@@ -24,7 +24,7 @@ from driftgate.components.validate.result import Anomaly
 from driftgate.dataspec import DataSettings
 from driftgate.errors import quote
 from driftgate.settings.validation import ValidationSettings
-from driftgate.tabular import write_parquet
+from driftgate.tabular.parquetfile import write_parquet
 
 
 class Validator:

@@ -19,14 +19,9 @@ from driftgate.schema import FeatureKinds
 from driftgate.stats.accumulator import DatasetStats
 from driftgate.stats.binning import Binning, binning_from_sample
 from driftgate.stats.sample import RowSampler
-from driftgate.tabular import (
-    CsvOptions,
-    detect_format,
-    filesystem,
-    iter_csv_typed,
-    open_parquet,
-    resolve,
-)
+from driftgate.tabular.csvfile import CsvOptions, iter_csv_typed
+from driftgate.tabular.files import detect_format, filesystem, resolve
+from driftgate.tabular.parquetfile import open_parquet
 
 
 def splits(files: list[str]) -> list[tuple[str, int | None]]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from typing_extensions import TypedDict
 
 from driftgate.errors import ConfigError
 from driftgate.stats import divergence
@@ -21,6 +22,24 @@ from driftgate.stats.multitest import adjust
 
 METRICS = ("js", "psi", "linf", "wasserstein", "ks_pvalue")
 MISSING = "missing"  # the verdict of a feature with no value in the batch
+
+
+def _divergence(top: float):
+    """A validator: ``auto``, null or a number in ``[0, top]``."""
+
+    def check(value: float | str | None) -> float | str | None:
+        if isinstance(value, float) and not 0 <= value <= top:
+            raise ValueError(f"must be auto, null or a number in [0, {top:g}]")
+        return value
+
+    return AfterValidator(check)
+
+
+JsLimit = Annotated[float | Literal["auto"] | None, _divergence(1.0)]
+PsiLimit = Annotated[float | Literal["auto"] | None, _divergence(math.inf)]
+LinfLimit = Annotated[float, Field(ge=0, le=1)] | None
+WassersteinLimit = Annotated[float, Field(ge=0)] | None
+KsLimit = Annotated[float, Field(gt=0, lt=1)] | None
 
 
 class Thresholds(BaseModel):
@@ -35,20 +54,23 @@ class Thresholds(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    @field_validator("js", "psi")
-    @classmethod
-    def _in_range(cls, value: float | str | None, info: ValidationInfo) -> float | str | None:
-        """Divergences are non-negative, and JS is at most 1."""
-        top = 1.0 if info.field_name == "js" else math.inf
-        if isinstance(value, float) and not 0 <= value <= top:
-            raise ValueError(f"must be auto, null or a number in [0, {top:g}]")
-        return value
+    js: JsLimit = 0.1
+    psi: PsiLimit = None
+    linf: LinfLimit = 0.2
+    wasserstein: WassersteinLimit = None
+    ks_pvalue: KsLimit = None
 
-    js: float | Literal["auto"] | None = 0.1
-    psi: float | Literal["auto"] | None = None
-    linf: float | None = Field(0.2, ge=0, le=1)
-    wasserstein: float | None = Field(None, ge=0)
-    ks_pvalue: float | None = Field(None, gt=0, lt=1)
+
+class ThresholdOverrides(TypedDict, total=False):
+    """One feature's overrides of some :class:`Thresholds`: the same names and domains."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
+
+    js: JsLimit
+    psi: PsiLimit
+    linf: LinfLimit
+    wasserstein: WassersteinLimit
+    ks_pvalue: KsLimit
 
 
 class DriftSettings(BaseModel):
@@ -58,11 +80,11 @@ class DriftSettings(BaseModel):
         bins: Quantile bins per numeric feature, taken from the reference.
         top_k: Tracked values per categorical feature; the rest share one bucket.
         thresholds: Default thresholds for every feature.
-        features: Per-feature overrides of individual thresholds.
+        features: Per-feature overrides of individual thresholds (same names and domains).
         rule: ``any`` drifted feature, a ``share`` of features, or a ``weighted`` share.
         share: Fraction of features (or of feature weight) that must drift for ``share`` and
             ``weighted``.
-        weights: Feature weights for ``weighted`` (default 1 each).
+        weights: Non-negative feature weights for ``weighted`` (default 1 each).
         min_rows: Batches with fewer rows get a warning: their estimates are noisy, and the
             gate never trains on them.
         sample_size: Rows sampled from each dataset to place bin edges and run the KS test.
@@ -77,10 +99,10 @@ class DriftSettings(BaseModel):
     bins: int = Field(10, ge=2, le=1000)
     top_k: int = Field(20, ge=1, le=10000)
     thresholds: Thresholds = Thresholds()
-    features: dict[str, dict[str, float | None]] = {}
+    features: dict[str, ThresholdOverrides] = {}
     rule: Literal["any", "share", "weighted"] = "any"
     share: float = Field(0.3, gt=0, le=1)
-    weights: dict[str, float] = {}
+    weights: dict[str, Annotated[float, Field(ge=0)]] = {}
     min_rows: int = Field(100, ge=1)
     sample_size: int = Field(20000, ge=100)
     false_alarm_rate: float = Field(0.01, gt=0, lt=1)

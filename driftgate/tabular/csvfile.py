@@ -1,37 +1,30 @@
-"""Reading tabular batches (CSV or Parquet, local or remote) with errors a user can act on.
+"""Reading CSV as a stream of blocks, with errors that name the line, column and value.
 
-CSV is read as a stream of blocks, so memory stays bounded by the block size whatever the number
-of rows. Types are inferred from the first block; integer columns are widened to float (a later
-``2.5`` would otherwise fail the read), and a column whose later rows stop matching the inferred
-type is re-read as text so that validation can name the offending value and row.
+Memory stays bounded by the block size whatever the number of rows. Types are inferred from the
+first block; integer columns are widened to float (a later ``2.5`` would otherwise fail the
+read), and a column whose later rows stop matching the inferred type is re-read as text so that
+validation can name the offending value and row.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
-import json
-import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, TypeVar
+from typing import TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-import pyarrow.fs as pafs
-import pyarrow.parquet as pq
 
 from driftgate.errors import DataError, quote
+from driftgate.tabular.files import Source
 
 # Cells read as missing. "nan" and "inf" are deliberately absent: they parse as float values,
 # and validation rejects them as such instead of silently counting them as missing.
 NULL_VALUES = ["", "NA", "N/A", "NULL", "null", "None", "#N/A"]
-PARQUET_MAGIC = b"PAR1"
-PARQUET_SUFFIXES = (".parquet", ".pq")
-CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 _COLUMN_ERROR = re.compile(r"In CSV column #(\d+): (.*)$", re.S)
 T = TypeVar("T")
 
@@ -51,157 +44,6 @@ class CsvOptions:
     encoding: str = "utf8"
     max_line_bytes: int = 4 << 20
     text_columns: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Source:
-    """A file on some filesystem, resolved from a path or URI."""
-
-    fs: pafs.FileSystem
-    path: str
-    uri: str
-    size: int
-
-    def open(self) -> BinaryIO:
-        """Opens the file for sequential reading."""
-        return self.fs.open_input_stream(self.path)
-
-    def sha256(self) -> str:
-        """Hashes the file's bytes."""
-        digest = hashlib.sha256()
-        with self.open() as stream:
-            for chunk in iter(lambda: stream.read(1 << 20), b""):
-                digest.update(chunk)
-        return digest.hexdigest()
-
-
-def filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
-    """The pyarrow filesystem and path of a local path or a URI (``s3://``, ``gs://``, …).
-
-    ``s3://`` honours the AWS environment: credentials, ``AWS_REGION`` and ``AWS_ENDPOINT_URL``
-    (an S3-compatible server such as MinIO).
-    """
-    return pafs.FileSystem.from_uri(uri) if "://" in uri else (pafs.LocalFileSystem(), uri)
-
-
-def _glob(pattern: str) -> re.Pattern:
-    """A regular expression for a glob: ``*`` and ``?`` stay within a path segment, ``**`` not."""
-    out, i = [], 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] in "*?":
-            out.append("[^/]*" if pattern[i] == "*" else "[^/]")
-            i += 1
-        elif pattern[i] == "[" and "]" in pattern[i + 2 :]:
-            end = pattern.index("]", i + 2)
-            out.append("[" + pattern[i + 1 : end].replace("!", "^", 1) + "]")
-            i = end + 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return re.compile("".join(out))
-
-
-def expand(patterns: list[str]) -> list[str]:
-    """Files matching glob patterns (``*``, ``?``, ``[...]``, ``**``), local or remote, sorted.
-
-    Args:
-        patterns: Paths or URIs; a pattern without wildcards names one file.
-
-    Returns:
-        The matching files: URIs for URI patterns, absolute paths for local ones.
-    """
-    found = set()
-    for pattern in patterns:
-        if "://" not in pattern:
-            pattern = os.path.abspath(pattern)
-        fs, path = filesystem(pattern)
-        prefix = pattern[: pattern.index("://") + 3] if "://" in pattern else ""
-        parts = path.split("/")
-        wild = next((i for i, part in enumerate(parts) if re.search(r"[*?[]", part)), None)
-        if wild is None:
-            if fs.get_file_info(path).is_file:
-                found.add(pattern)
-            continue
-        selector = pafs.FileSelector(
-            "/".join(parts[:wild]) or "/", allow_not_found=True, recursive=True
-        )
-        matcher = _glob(path)
-        for info in fs.get_file_info(selector):
-            if info.is_file and matcher.fullmatch(info.path):
-                found.add(prefix + info.path)
-    return sorted(found)
-
-
-def resolve(uri: str) -> Source:
-    """Resolves a local path or a filesystem URI (``gs://``, ``s3://``) to one file.
-
-    A directory resolves to its newest data file by name, which suits date-stamped batch files.
-
-    Args:
-        uri: Path or URI of a file or of a directory of batch files.
-
-    Returns:
-        The resolved source.
-
-    Raises:
-        DataError: The path does not exist, or a directory holds no CSV or Parquet file.
-    """
-    try:
-        fs, path = filesystem(uri)
-        info = fs.get_file_info(path)
-    except (pa.ArrowException, OSError, ValueError) as exc:
-        raise DataError(f"cannot be opened: {exc}", file=uri) from exc
-    if info.type == pafs.FileType.NotFound:
-        raise DataError("does not exist", file=uri, hint="check the path or --batch")
-    if info.type == pafs.FileType.Directory:
-        files = [
-            f
-            for f in fs.get_file_info(pafs.FileSelector(path))
-            if f.is_file and f.base_name.lower().endswith(PARQUET_SUFFIXES + CSV_SUFFIXES)
-        ]
-        if not files:
-            raise DataError("is a directory with no .csv or .parquet file", file=uri)
-        info = max(files, key=lambda f: f.base_name)
-        uri = info.path if "://" not in uri else f"{uri.rstrip('/')}/{info.base_name}"
-    return Source(fs=fs, path=info.path, uri=uri, size=info.size or 0)
-
-
-def detect_format(source: Source) -> str:
-    """Tells Parquet from CSV by the file's magic bytes, falling back to its suffix.
-
-    Raises:
-        DataError: The file is empty, binary but not Parquet, or named .parquet but not Parquet.
-    """
-    if source.size == 0:
-        raise DataError("is empty (0 bytes)", file=source.uri)
-    with source.open() as stream:
-        head = stream.read(8192)
-    if head.startswith(PARQUET_MAGIC):
-        return "parquet"
-    name = source.uri.rsplit("/", 1)[-1].lower()
-    if name.endswith(PARQUET_SUFFIXES):
-        raise DataError("is not a Parquet file (no PAR1 magic bytes)", file=source.uri)
-    suffix = name.rsplit(".", 1)[-1] if "." in name else ""
-    if suffix and f".{suffix}" not in CSV_SUFFIXES:
-        raise DataError(
-            f"is a .{suffix} file; driftgate reads CSV (.csv, .tsv, .txt) or Parquet (.parquet)",
-            file=source.uri,
-            hint="convert it to CSV or Parquet",
-        )
-    if b"\x00" in head:
-        offset = head.index(b"\x00")
-        raise DataError(
-            f"holds binary data (a NUL byte at offset {offset}), not CSV text",
-            file=source.uri,
-            hint="pass a CSV or Parquet file",
-        )
-    return "csv"
 
 
 def read_csv_header(source: Source, options: CsvOptions) -> list[str]:
@@ -435,99 +277,3 @@ def _checked_lengths(
                 )
         offset += batch.num_rows
         yield batch
-
-
-def write_parquet(
-    batches: Iterator[pa.RecordBatch], dest: str, on_batch: Callable[[int], None] | None = None
-) -> tuple[int, pa.Schema | None]:
-    """Writes record batches to one Parquet file, one row group per batch.
-
-    Returns:
-        The number of rows written and the schema (None when there were no batches).
-    """
-    writer: pq.ParquetWriter | None = None
-    rows = 0
-    try:
-        for batch in batches:
-            if writer is None:
-                writer = pq.ParquetWriter(dest, batch.schema)
-            writer.write_batch(batch)
-            rows += batch.num_rows
-            if on_batch:
-                on_batch(rows)
-    finally:
-        if writer is not None:
-            writer.close()
-    return rows, (writer.schema if writer is not None else None)
-
-
-def open_parquet(source: Source, read_dictionary: list[str] | None = None) -> pq.ParquetFile:
-    """Opens a Parquet file, checking its footer and column names.
-
-    ``read_dictionary`` columns are read dictionary-encoded (half the decoding time of plain
-    strings for the categorical columns statistics are computed on).
-
-    Raises:
-        DataError: The file is truncated or corrupt, or names a column twice.
-    """
-    try:
-        # A small read buffer without pre-buffering keeps memory at about one row group; the
-        # default reader buffers far ahead (1 GB for a 100 MB row group, measured).
-        parquet = pq.ParquetFile(
-            source.fs.open_input_file(source.path),
-            buffer_size=1 << 20,
-            pre_buffer=False,
-            read_dictionary=read_dictionary,
-        )
-    except (pa.ArrowException, OSError) as exc:
-        raise DataError(
-            f"is not a readable Parquet file (truncated or corrupt): {str(exc).splitlines()[0]}",
-            file=source.uri,
-        ) from exc
-    names = parquet.schema_arrow.names
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise DataError("the file names this column twice", file=source.uri, column=duplicates[0])
-    return parquet
-
-
-def data_columns(parquet: pq.ParquetFile) -> list[str]:
-    """Column names without the index columns pandas writes (``__index_level_0__``)."""
-    metadata = parquet.schema_arrow.metadata or {}
-    pandas = json.loads(metadata.get(b"pandas", b"{}"))
-    index = {c for c in pandas.get("index_columns", []) if isinstance(c, str)}
-    return [n for n in parquet.schema_arrow.names if n not in index]
-
-
-def iter_parquet(
-    source: Source | str,
-    columns: list[str] | None = None,
-    batch_rows: int = 65536,
-    dictionary: bool = False,
-) -> Iterator[pa.RecordBatch]:
-    """Streams a Parquet file's rows in bounded batches (pandas index columns left out).
-
-    Args:
-        source: The file.
-        columns: Columns to read (default: all data columns).
-        batch_rows: Rows per batch.
-        dictionary: Read text columns dictionary-encoded.
-
-    Raises:
-        DataError: A row group cannot be decoded.
-    """
-    if isinstance(source, str):
-        source = resolve(source)
-    parquet = open_parquet(source)
-    if dictionary:
-        text = [f.name for f in parquet.schema_arrow if pa.types.is_string(f.type)]
-        parquet = open_parquet(source, read_dictionary=text)
-    try:
-        yield from parquet.iter_batches(
-            batch_size=batch_rows, columns=columns or data_columns(parquet)
-        )
-    except (pa.ArrowException, OSError) as exc:
-        raise DataError(
-            f"a row group cannot be read (truncated or corrupt): {str(exc).splitlines()[0]}",
-            file=source.uri,
-        ) from exc
