@@ -4,7 +4,8 @@ Each check raises :class:`ConfigError` with one line that names the field, so th
 loads is one the pipeline can run: nothing fails later, after a batch was read or a model trained.
 Column names are checked against what the config knows at load (``data.features``, ``exclude``,
 ``key``, ``label``); when ``data.features`` is empty the columns are only known from the batch,
-and :func:`check_columns` runs again where the batch is read (``run_local``, before any task).
+and :func:`check_columns` runs again where the batch is read (``run_local``, before any task;
+the validate step on a cluster).
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ def check_registry_mount(config: Config, source: str) -> None:
             )
 
 
-def _named_columns(config: Config) -> Iterable[tuple[str, str]]:
+def named_columns(config: Config) -> Iterable[tuple[str, str]]:
     """Every (field, column) pair a step looks up in the data."""
     for name in config.evaluation.slices:
         yield "evaluation.slices", name
@@ -129,7 +130,7 @@ def check_columns(config: Config, source: str, columns: list[str] | None = None)
     """
     data = config.data
     known = columns if columns is not None else (data.features or None)
-    for field, name in _named_columns(config):
+    for field, name in named_columns(config):
         if name in data.not_features:
             where = "is data.key" if name == data.key else "is in data.exclude"
             _fail(field, f"{name!r} {where}, never a feature", source, "name a feature column")
@@ -156,7 +157,7 @@ def check_batch_columns(config: Config, batch_uri: str) -> None:
     from driftgate.tabular.files import column_names
 
     data = config.data
-    if data.features or next(_named_columns(config), None) is None:
+    if data.features or next(named_columns(config), None) is None:
         return
     try:
         names = column_names(batch_uri, data.csv_options())

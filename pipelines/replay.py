@@ -36,6 +36,7 @@ from driftgate.errors import DriftgateError
 from driftgate.integrity import verify
 from driftgate.ledger import Ledger
 from driftgate.pipelines.config import Config
+from driftgate.pipelines.config_checks import named_columns
 from driftgate.pipelines.policies import Policy
 from driftgate.registry import (
     REFERENCE_SAMPLE,
@@ -204,7 +205,15 @@ class PolicyRun:
 
     def _validate(self, path: Path, dest: Path, source: str) -> ValidationResult:
         step = validate_core.run_step(
-            path, dest, self.registry, self.config.data, self.config.validation, source, None, None
+            path,
+            dest,
+            self.registry,
+            self.config.data,
+            self.config.validation,
+            list(named_columns(self.config)),
+            source,
+            None,
+            None,
         )
         step.raise_if_blocked()
         return step.result

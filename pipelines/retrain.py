@@ -7,6 +7,7 @@ The config is compiled in; ``batch_uri``, ``registry_uri`` and ``force`` are run
 parameters.
 """
 
+import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import SimpleNamespace
@@ -22,6 +23,7 @@ from driftgate.components.push.component import push
 from driftgate.components.train.component import train
 from driftgate.components.validate.component import validate
 from driftgate.pipelines.config import Config
+from driftgate.pipelines.config_checks import named_columns
 from driftgate.pipelines.platform import apply_platform
 from driftgate.pipelines.steps import STEPS
 
@@ -81,6 +83,7 @@ def build_pipeline(config: Config) -> Callable:
                 model_name=model,
                 data=data,
                 validation=config.validation.model_dump_json(),
+                named_columns=json.dumps(list(named_columns(config))),
                 alerts=alerts,
                 run_id=run_id,
             )

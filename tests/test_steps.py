@@ -12,7 +12,7 @@ from driftgate.alerts import AlertSettings
 from driftgate.components.check.core import run_step as check_step
 from driftgate.components.validate.core import run_step as validate_step
 from driftgate.dataspec import DataSettings
-from driftgate.errors import DataError
+from driftgate.errors import ConfigError, DataError
 from driftgate.registry import Registry
 from driftgate.settings.performance import PerformanceSettings
 from driftgate.settings.validation import ValidationSettings
@@ -57,6 +57,7 @@ def test_the_validate_step_reports_alerts_and_then_raises_a_blocked_batch(tmp_pa
         Registry(tmp_path / "registry", "penguins"),
         DATA,
         ValidationSettings(ranges={"body_mass_g": (0, 10)}),
+        [("validation.ranges.body_mass_g", "body_mass_g")],
         "s3://bucket/batch.csv",
         "run-1",
         AlertSettings(file=str(sink)),
@@ -76,6 +77,7 @@ def test_the_validate_step_without_alert_settings_sends_nothing(tmp_path, batch)
         Registry(tmp_path / "registry", "penguins"),
         DATA,
         ValidationSettings(),
+        [],
         str(batch),
         None,
         None,
@@ -83,6 +85,25 @@ def test_the_validate_step_without_alert_settings_sends_nothing(tmp_path, batch)
     assert step.alert is None and "## Alerts" not in step.markdown
     step.raise_if_blocked()  # nothing blocks
     assert pq.read_table(tmp_path / "validated.parquet").num_rows == step.result.rows
+
+
+def test_a_config_field_naming_a_missing_column_fails_validate_before_any_training(tmp_path, batch):
+    registry = Registry(tmp_path / "registry", "penguins")
+    with pytest.raises(ConfigError) as raised:
+        validate_step(
+            batch,
+            tmp_path / "validated.parquet",
+            registry,
+            DATA,
+            ValidationSettings(),
+            [("evaluation.slices", "isle")],
+            "s3://bucket/batch.csv",
+            None,
+            None,
+        )
+    message = raised.value.one_line()
+    assert message.startswith("s3://bucket/batch.csv: field 'evaluation.slices' names 'isle'")
+    assert "island" in message and not (tmp_path / "validated.parquet").exists()
 
 
 def test_the_check_step_without_a_deployed_model_says_so(tmp_path, batch):

@@ -12,6 +12,7 @@ def validate(
     model_name: str,
     data: str,
     validation: str,
+    named_columns: str,
     alerts: str,
     run_id: str,
     validated: Output[Dataset],
@@ -31,6 +32,7 @@ def validate(
         model_name: The model's name in the registry.
         data: JSON of the data settings.
         validation: JSON of the validation settings.
+        named_columns: JSON list of (config field, column) pairs the later steps look up.
         alerts: JSON of the alert settings (blocking anomalies alert).
         run_id: The run's name.
         validated: The batch with schema columns cast to schema types.
@@ -38,6 +40,8 @@ def validate(
         anomalies: The anomalies found (tensorflow-metadata Anomalies, text proto).
         report: The anomalies as Markdown.
     """
+    import json
+
     from google.protobuf import text_format
 
     from driftgate import logs
@@ -56,6 +60,7 @@ def validate(
         Registry(registry_uri, model_name),
         DataSettings.model_validate_json(data),
         ValidationSettings.model_validate_json(validation),
+        [tuple(pair) for pair in json.loads(named_columns)],
         source_uri,
         run_id,
         AlertSettings.model_validate_json(alerts),

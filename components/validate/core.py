@@ -26,6 +26,7 @@ from driftgate.components.validate.result import (
 )
 from driftgate.components.validate.validator import Validator
 from driftgate.dataspec import DataSettings
+from driftgate.errors import ConfigError
 from driftgate.registry import SCHEMA_FILE, Registry
 from driftgate.schema import load_schema
 from driftgate.settings.validation import ValidationSettings
@@ -128,6 +129,7 @@ def run_step(
     registry: Registry,
     data: DataSettings,
     settings: ValidationSettings,
+    named_columns: list[tuple[str, str]],
     source: str,
     run: str | None,
     alerts: AlertSettings | None,
@@ -143,13 +145,26 @@ def run_step(
         registry: The model's registry; its production version's schema is the baseline.
         data: Label and feature settings.
         settings: Which anomalies block.
+        named_columns: (config field, column) pairs the later steps look up; a column the
+            batch lacks fails here, before any training, with one line naming the field.
         source: The batch's original path or URI, for messages.
         run: The run's name, in the alert.
         alerts: Where alerts go; None decides the alert without sending it (the replay).
 
     Returns:
         The result, its alert and the Markdown report (with the alert's delivery lines).
+
+    Raises:
+        ConfigError: A config field names a column the batch does not have.
     """
+    columns = set(pq.read_schema(batch_path).names)
+    for field, name in named_columns:
+        if name not in columns and name != data.label:
+            raise ConfigError(
+                f"field {field!r} names {name!r}, which is not a column of the batch",
+                file=source,
+                hint=f"name one of {', '.join(sorted(columns))}",
+            )
     version = registry.production()
     deployed = load_schema(registry.verified(version).path / SCHEMA_FILE) if version else None
     result = validate(batch_path, dest, data, settings, deployed, source)
