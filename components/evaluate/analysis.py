@@ -58,10 +58,8 @@ def _threshold(
         change.absolute.value = -settings.change_thresholds[name] - 1e-10
 
 
-def eval_config(
-    settings: EvaluationSettings, n_classes: int, has_baseline: bool, slices: list[tuple[str, str]]
-):
-    """The classification ``EvalConfig``: accuracy per slice, macro averages overall."""
+def models_and_slices(has_baseline: bool, slices: list[tuple[str, str]]):
+    """An ``EvalConfig`` with the candidate (and baseline) and the overall and judged slices."""
     from tensorflow_model_analysis.proto import config_pb2
 
     config = config_pb2.EvalConfig()
@@ -73,6 +71,16 @@ def eval_config(
     config.slicing_specs.add()
     for feature, value in slices:
         config.slicing_specs.add(feature_values={feature: value})
+    return config
+
+
+def eval_config(
+    settings: EvaluationSettings, n_classes: int, has_baseline: bool, slices: list[tuple[str, str]]
+):
+    """The classification ``EvalConfig``: accuracy per slice, macro averages overall."""
+    from tensorflow_model_analysis.proto import config_pb2
+
+    config = models_and_slices(has_baseline, slices)
     models = ["candidate", "baseline"] if has_baseline else ["candidate"]
     plain = config.metrics_specs.add(model_names=models)
     macro = config.metrics_specs.add(model_names=models)

@@ -41,15 +41,7 @@ QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 def _eval_config(settings: EvaluationSettings, has_baseline: bool, slices: list[tuple[str, str]]):
     from tensorflow_model_analysis.proto import config_pb2
 
-    config = config_pb2.EvalConfig()
-    config.model_specs.add(name="candidate", label_key="label", prediction_key="candidate")
-    if has_baseline:
-        config.model_specs.add(
-            name="baseline", label_key="label", prediction_key="baseline", is_baseline=True
-        )
-    config.slicing_specs.add()
-    for feature, value in slices:
-        config.slicing_specs.add(feature_values={feature: value})
+    config = analysis.models_and_slices(has_baseline, slices)
     spec = config.metrics_specs.add(
         model_names=["candidate", "baseline"] if has_baseline else ["candidate"]
     )
