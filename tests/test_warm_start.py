@@ -216,3 +216,29 @@ def test_sklearn_falls_back_without_warm_start_or_with_new_categories(tmp_path, 
     x["sex"] = np.where(x["sex"] == "male", "unknown", x["sex"])
     mode = choose(lbfgs, v2, kinds, CLASSES, x)
     assert mode.used == "scratch" and "new categories {'sex': ['unknown']}" in mode.reason
+
+
+@pytest.mark.slow
+def test_the_local_pipeline_warm_starts_from_the_deployed_version(
+    deployed_registry, config, penguins_frame, tmp_path
+):
+    from driftgate.pipelines.local_run import run_local
+    from driftgate.registry import Registry
+
+    batch = tmp_path / "penguins-2009.csv"
+    penguins_frame[penguins_frame.year == 2009].to_csv(batch, index=False)
+    training = config.training.model_copy(update={"mode": "warm_start"})
+    warm = config.model_copy(update={"training": training})
+    registry = Registry(deployed_registry, config.model_name)
+    deployed = registry.production()
+    summary = run_local(
+        warm, str(batch), str(deployed_registry), force=True, output_root=tmp_path / "runs"
+    )
+    assert summary.succeeded and "train" in summary.ran(), summary.error
+    training = verify(summary.tasks["train"].artifact("model")).metadata["training"]
+    assert training["mode"] == "warm_start", training["mode_reason"]
+    assert training["mode_reason"].startswith(f"fine-tuned version {deployed}'s weights for 10 ")
+    assert training["epochs_run"] <= 10
+    if summary.output("push", "promoted", False):
+        pushed = registry.verified(registry.production()).metadata["training"]
+        assert pushed["mode"] == "warm_start"
