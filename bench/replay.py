@@ -41,7 +41,7 @@ RUNS = {  # name -> (stream, policies, label delay, training settings over the d
     },
     **{
         f"{stream}, training {mode}": (stream, ["always", "gate"], 0, {"mode": mode})
-        for stream in ("abrupt", "gradual", "feature_drift", "new_class")
+        for stream in ("abrupt", "gradual", "new_class")
         for mode in ("scratch", "warm_start")
     },
 }
