@@ -15,8 +15,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from driftgate.components.train.warm import SCRATCH, WARM_START, Mode, new_categories
-from driftgate.integrity import VerifiedDir
 from driftgate.mirror import MIRROR_FILE, Mirror
 from driftgate.schema import FeatureKinds
 
@@ -117,43 +115,6 @@ def _first_kernel(start: Mirror, vocabularies: list[list[str]]) -> np.ndarray:
         rows += [block, np.repeat(block[:1], len(vocabulary) - len(known), axis=0)]
         at += len(known) + 1
     return np.concatenate(rows, axis=0)
-
-
-def warm_start_weights(deployed: VerifiedDir, kinds: FeatureKinds, settings, x) -> Mode:
-    """A warm start from the deployed weights, or the reason it falls back to scratch.
-
-    Args:
-        deployed: The deployed version (same family, features and classes as the window).
-        kinds: Feature kinds.
-        settings: :class:`TrainingSettings`.
-        x: Raw feature arrays of the training rows.
-    """
-    version = f"version {deployed.path.name}"
-    if not (deployed.path / MIRROR_FILE).is_file():
-        return Mode(SCRATCH, f"deployed {version} has no {MIRROR_FILE} with its weights")
-    start = Mirror.load(deployed.path / MIRROR_FILE)
-    layers = [k.shape[1] for k in start.kernels[:-1]]
-    if layers != list(settings.keras.hidden_units):
-        return Mode(
-            SCRATCH,
-            f"deployed {version} has hidden layers {layers}, training.keras.hidden_units "
-            f"is {list(settings.keras.hidden_units)}",
-        )
-    added = new_categories(start.vocabularies, kinds, x)
-    epochs = f"{settings.warm_start.epochs} epoch(s)"
-    if added:
-        return Mode(
-            WARM_START,
-            f"fine-tuned {version}'s weights for {epochs}; the schema changed (new categories "
-            f"{added}), so the lookups were re-adapted with them",
-            start,
-        )
-    return Mode(
-        WARM_START,
-        f"fine-tuned {version}'s weights for {epochs}; the schema is unchanged, so the "
-        "preprocessing keeps its constants",
-        start,
-    )
 
 
 SEARCH_SPACE = {

@@ -16,6 +16,7 @@ import numpy as np
 
 from driftgate.components.train.settings import TrainingSettings
 from driftgate.integrity import VerifiedDir
+from driftgate.mirror import MIRROR_FILE, Mirror
 from driftgate.schema import FeatureKinds
 
 log = logging.getLogger(__name__)
@@ -103,12 +104,47 @@ def _choose(
             f"layer has {len(meta.get('classes', []))} classes",
         )
     if settings.family == "keras":
-        from driftgate.components.train.keras_trainer import warm_start_weights
-
-        return warm_start_weights(deployed, kinds, settings, x)
+        return _keras(deployed, kinds, settings, x)
     from driftgate.components.train.sklearn_trainer import warm_start_pipeline
 
     return warm_start_pipeline(deployed, kinds, settings, x)
+
+
+def _keras(deployed: VerifiedDir, kinds: FeatureKinds, settings: TrainingSettings, x: dict) -> Mode:
+    """A warm start from the deployed weights, or the reason it falls back to scratch.
+
+    Args:
+        deployed: The deployed version (same family, features and classes as the window).
+        kinds: Feature kinds.
+        settings: The training settings.
+        x: Raw feature arrays of the training rows.
+    """
+    version = f"version {deployed.path.name}"
+    if not (deployed.path / MIRROR_FILE).is_file():
+        return Mode(SCRATCH, f"deployed {version} has no {MIRROR_FILE} with its weights")
+    start = Mirror.load(deployed.path / MIRROR_FILE)
+    layers = [k.shape[1] for k in start.kernels[:-1]]
+    if layers != list(settings.keras.hidden_units):
+        return Mode(
+            SCRATCH,
+            f"deployed {version} has hidden layers {layers}, training.keras.hidden_units "
+            f"is {list(settings.keras.hidden_units)}",
+        )
+    added = new_categories(start.vocabularies, kinds, x)
+    epochs = f"{settings.warm_start.epochs} epoch(s)"
+    if added:
+        return Mode(
+            WARM_START,
+            f"fine-tuned {version}'s weights for {epochs}; the schema changed (new categories "
+            f"{added}), so the lookups were re-adapted with them",
+            start,
+        )
+    return Mode(
+        WARM_START,
+        f"fine-tuned {version}'s weights for {epochs}; the schema is unchanged, so the "
+        "preprocessing keeps its constants",
+        start,
+    )
 
 
 def new_categories(known: list[list[str]], kinds: FeatureKinds, x: dict[str, np.ndarray]) -> dict:
