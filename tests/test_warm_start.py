@@ -239,6 +239,6 @@ def test_the_local_pipeline_warm_starts_from_the_deployed_version(
     assert training["mode"] == "warm_start", training["mode_reason"]
     assert training["mode_reason"].startswith(f"fine-tuned version {deployed}'s weights for 10 ")
     assert training["epochs_run"] <= 10
-    if summary.output("push", "promoted", False):
-        pushed = registry.verified(registry.production()).metadata["training"]
-        assert pushed["mode"] == "warm_start"
+    assert summary.output("push", "promoted") is True
+    pushed = registry.verified(registry.production()).metadata["training"]
+    assert registry.production() == deployed + 1 and pushed["mode"] == "warm_start"
