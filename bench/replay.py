@@ -21,26 +21,28 @@ from bench.streams import STREAMS, write_stream
 HERE = Path(__file__).parent
 DATA = HERE / "data" / "replay"
 FOUR = ["never", "always", "every:5", "gate"]
-RUNS = {  # name -> (stream, policies, label delay, training.window.strategy or None)
-    "abrupt": ("abrupt", FOUR, 0, None),
-    "gradual": ("gradual", FOUR, 0, None),
-    "feature_drift": ("feature_drift", FOUR, 0, None),
-    "stable": ("stable", FOUR, 0, None),
-    "sp500": ("sp500", FOUR, 0, None),
-    "new_class": ("new_class", ["never", "always", "gate"], 0, None),
+RUNS = {  # name -> (stream, policies, label delay, training settings over the defaults)
+    "abrupt": ("abrupt", FOUR, 0, {}),
+    "gradual": ("gradual", FOUR, 0, {}),
+    "feature_drift": ("feature_drift", FOUR, 0, {}),
+    "stable": ("stable", FOUR, 0, {}),
+    "sp500": ("sp500", FOUR, 0, {}),
+    "new_class": ("new_class", ["never", "always", "gate"], 0, {}),
     "boundary_shift (labels 3 batches late)": (
         "boundary_shift",
         ["never", "always", "gate"],
         3,
-        None,
+        {},
     ),
     **{
-        f"abrupt, window {w}": ("abrupt", ["gate"], 0, w)
+        f"{stream}, window {w}": (stream, ["gate"], 0, {"window": {"strategy": w}})
+        for stream in ("abrupt", "gradual")
         for w in ("all", "recent", "since_change", "auto")
     },
     **{
-        f"gradual, window {w}": ("gradual", ["gate"], 0, w)
-        for w in ("all", "recent", "since_change", "auto")
+        f"{stream}, training {mode}": (stream, ["always", "gate"], 0, {"mode": mode})
+        for stream in ("abrupt", "gradual", "new_class")
+        for mode in ("scratch", "warm_start")
     },
 }
 ABRUPT_AT = 8
@@ -50,18 +52,17 @@ def say(text: str) -> None:
     print(f"[{dt.datetime.now():%H:%M:%S}] {text}", flush=True)
 
 
-def _replay(name: str, stream: str, policies: list[str], delay: int, window: str | None) -> dict:
+def _replay(name: str, stream: str, policies: list[str], delay: int, training: dict) -> dict:
     directory = DATA / stream
     if not (directory / "batches").is_dir():
         write_stream(STREAMS[stream], directory)
+    slug = name.replace(" ", "_").replace(",", "").replace("(", "").replace(")", "")
     config = directory / "config.yaml"
-    if window:
-        config = directory / f"config-{window}.yaml"
-        label = STREAMS[stream].label
-        config.write_text(f"data:\n  label: {label}\ntraining:\n  window: {{strategy: {window}}}\n")
-    output = (
-        DATA / "out" / name.replace(" ", "_").replace(",", "").replace("(", "").replace(")", "")
-    )
+    if training:
+        config = directory / f"config-{slug}.yaml"  # JSON is YAML
+        settings = {"data": {"label": STREAMS[stream].label}, "training": training}
+        config.write_text(json.dumps(settings) + "\n")
+    output = DATA / "out" / slug
     shutil.rmtree(output, ignore_errors=True)
     command = [sys.executable, "-m", "driftgate.pipelines.cli", "replay", "--batches",
                str(directory / "batches"), "--config", str(config), "--output", str(output),
@@ -146,6 +147,16 @@ def _checks(name: str, document: dict) -> list[str]:
     return lines
 
 
+def _modes(document: dict) -> list[str]:
+    """How each policy's trainings honoured ``training.mode`` (warm starts fall back at times)."""
+    lines = []
+    for policy, body in document["policies"].items():
+        modes = [b.get("train_mode") for b in body["batches"] if b.get("train_mode")]
+        counts = ", ".join(f"{modes.count(m)} {m}" for m in sorted(set(modes)))
+        lines.append(f"{policy}'s trainings: {counts or 'none'}")
+    return lines
+
+
 def _estimates(body: dict) -> list[str]:
     """Realised against estimated accuracy per batch (label-delay replays)."""
     rows = ["| batch | decision | estimated accuracy [95 % CI] | realised accuracy |",
@@ -184,6 +195,8 @@ def markdown(results: dict) -> str:
         lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(r) + " |" for r in rows]
         checks = [*_checks(name.split(",")[0], run["document"]), *run.get("notes", [])]
+        if ", training " in name:
+            checks += _modes(run["document"])
         lines += ["", *(f"- {c}" for c in checks), ""]
         if "late" in name:
             lines += [*_estimates(run["document"]["policies"]["gate"]), ""]

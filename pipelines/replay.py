@@ -60,6 +60,7 @@ class BatchRecord:
     served_version: int | None
     metrics: dict[str, float] | None = None
     train_seconds: float = 0.0
+    train_mode: str | None = None  # scratch | warm_start: how training.mode was honoured
     blessed: bool | None = None
     pushed: bool = False
     drift: dict | None = None
@@ -260,7 +261,7 @@ class PolicyRun:
         )
         started = time.monotonic()
         try:
-            train_core.train(
+            trained = train_core.train(
                 data.path,
                 data.schema,
                 self.registry,
@@ -277,6 +278,7 @@ class PolicyRun:
             return
         finally:
             record.train_seconds = round(time.monotonic() - started, 3)
+        record.train_mode = trained.mode_used
         result = evaluate_core.evaluate(
             verify(outputs.model_dir),
             outputs.eval_data,

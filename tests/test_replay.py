@@ -89,6 +89,8 @@ def test_always_retrains_every_batch_and_never_only_bootstraps(four_policies):
     assert policies["always"]["totals"]["retrains"] == 4
     assert policies["never"]["totals"]["retrains"] == 1
     assert all(e["train_seconds"] == 0 for e in policies["never"]["batches"][1:])
+    assert [e["train_mode"] for e in policies["always"]["batches"]] == ["scratch"] * 4
+    assert policies["never"]["batches"][1]["train_mode"] is None
 
 
 def test_outputs_are_written_and_progress_is_shown(four_policies):

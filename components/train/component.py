@@ -96,7 +96,12 @@ def train(
         episode,
     )
     model.metadata.update(
-        family=result.family, classes=result.classes, window=result.window, **result.history
+        family=result.family,
+        classes=result.classes,
+        window=result.window,
+        mode=result.mode_used,
+        mode_reason=result.mode_reason,
+        **result.history,
     )
     seconds = time.monotonic() - started
     model.metadata.update(train_seconds=seconds, gpus=gpus_in_pod())

@@ -63,6 +63,9 @@ class TrainResult:
     history: dict[str, float] = field(default_factory=dict)
     hyperparameters: dict = field(default_factory=dict)
     window: dict = field(default_factory=dict)
+    mode_used: str = "scratch"  # or warm_start
+    mode_reason: str = ""
+    seconds: float = 0.0  # fitting and scoring every window tried
 
 
 def _previous_rows(
@@ -112,7 +115,8 @@ def train(
         episode: Hashes of the batches since the gate first saw the change that opened it.
 
     Returns:
-        A summary: rows used, classes, final training metrics, the windows tried.
+        A summary: rows used, classes, final training metrics, the windows tried, the mode
+        used (``training.mode``) and why, and the seconds it took.
 
     Raises:
         DataError: The window has no labelled rows or a single class.
@@ -186,6 +190,9 @@ def train(
         best.history,
         best.hyperparameters,
         summary,
+        best.mode.used,
+        best.mode.reason,
+        round(sum(t["seconds"] for t in tried), 3),
     )
 
 

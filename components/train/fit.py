@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow as pa
 
 from driftgate import __version__, tasks
+from driftgate.components.train import warm
 from driftgate.components.train.window import BATCH_COLUMN
 from driftgate.errors import ConfigError, DataError
 from driftgate.estimation import calibration_error
@@ -59,6 +60,7 @@ class Fitted:
     history: dict
     hyperparameters: dict
     primary: float  # the task's primary metric on the held-out rows
+    mode: warm.Mode
 
     @property
     def quality(self) -> float:
@@ -83,6 +85,9 @@ def fit(
     source: str | None = None,
 ) -> Fitted:
     """Splits the window, trains one model into ``model_dir`` and scores it on held-out rows.
+
+    ``training.mode: warm_start`` continues from ``deployed`` where it can (``warm.py``); the
+    mode used and why are logged and stored in the model's metadata.
 
     The held-out rows come from the batch's rows at the end of the window (stratified by class,
     random for regression). The model's calibration error on them is stored in its metadata:
@@ -125,6 +130,7 @@ def fit(
     x = feature_arrays(train_table, list(kinds.numeric), list(kinds.categorical))
     y = target_array(train_table, label, classes)
     tuned: dict = {}
+    mode = warm.choose(settings, deployed, kinds, classes, x)
     if settings.family == "custom":
         from driftgate.components.train import custom
 
@@ -151,7 +157,15 @@ def fit(
         from driftgate.components.train import keras_trainer
 
         keras_settings = settings.keras
-        if settings.tuning.enabled:
+        if mode.start is not None:
+            keras_settings = keras_settings.model_copy(
+                update={
+                    "epochs": settings.warm_start.epochs,
+                    "learning_rate": settings.warm_start.learning_rate
+                    or keras_settings.learning_rate,
+                }
+            )
+        elif settings.tuning.enabled:
             keras_settings, tuned = keras_trainer.tune(
                 x, y, kinds, classes, keras_settings, settings.tuning, settings.seed
             )
@@ -165,22 +179,25 @@ def fit(
             model_dir,
             tensorboard_dir,
             check_inputs=feature_arrays(eval_table, list(kinds.numeric), list(kinds.categorical)),
+            start=mode.start,
         )
     else:
         from driftgate.components.train import sklearn_trainer
 
         sklearn_settings = settings.sklearn
-        if settings.tuning.enabled:
+        if settings.tuning.enabled and mode.start is None:
             sklearn_settings, tuned = sklearn_trainer.tune(
                 x, y, kinds, sklearn_settings, settings.tuning, settings.seed, task
             )
         history, hyper, fmt = sklearn_trainer.train_and_save(
-            x, y, kinds, sklearn_settings, settings.seed, model_dir, task
-        )
+            x, y, kinds, sklearn_settings, settings.seed, model_dir, task, mode.start,
+            settings.warm_start,
+        )  # fmt: skip
     metadata = _model_metadata(
         kinds, classes, settings, fmt, hyper, history, train_table, eval_table
     )
     metadata.update(task=task, tuning=tuned)
+    metadata["training"].update(mode=mode.used, mode_reason=mode.reason)
     write_manifest(model_dir, metadata)
     scorer = load_scorer(verify(model_dir), fast=True)
     if not classes:
@@ -202,6 +219,7 @@ def fit(
         history,
         hyper,
         primary,
+        mode,
     )
 
 

@@ -51,15 +51,27 @@ class _EpochLog(keras.callbacks.Callback):
 
 
 def _build(
-    x: dict[str, np.ndarray], kinds: FeatureKinds, n_classes: int, settings
+    x: dict[str, np.ndarray],
+    kinds: FeatureKinds,
+    n_classes: int,
+    settings,
+    start: Mirror | None = None,
 ) -> tuple[keras.Model, list[keras.layers.Dense], dict[str, list]]:
-    """The model, its dense layers in order, and its preprocessing constants."""
+    """The model, its dense layers in order, and its preprocessing constants.
+
+    With ``start`` (a warm start) the preprocessing keeps the deployed constants, each
+    vocabulary is extended by the categories ``x`` adds, and the dense layers get the deployed
+    weights: a new category's one-hot row starts from the out-of-vocabulary row, so the model
+    first predicts exactly what the deployed one did.
+    """
     inputs, encoded = {}, []
     constants: dict[str, list] = {"mean": [], "variance": [], "vocabularies": []}
-    for name in kinds.numeric:
+    for i, name in enumerate(kinds.numeric):
         finite = x[name][np.isfinite(x[name])]
         mean = float(finite.mean()) if finite.size else 0.0
         variance = float(finite.var()) if finite.size > 1 and finite.var() > 0 else 1.0
+        if start is not None:
+            mean, variance = float(start.mean[i]), float(start.variance[i])
         inputs[name] = keras.Input(shape=(1,), dtype="float32", name=name)
         filled = FillMissing(mean, name=f"fill_{name}")(inputs[name])
         encoded.append(
@@ -67,8 +79,11 @@ def _build(
         )
         constants["mean"].append(mean)
         constants["variance"].append(variance)
-    for name in kinds.categorical:
+    for i, name in enumerate(kinds.categorical):
         vocabulary = sorted({v for v in x[name].tolist() if v != ""}) or ["<none>"]
+        if start is not None:
+            known = start.vocabularies[i]
+            vocabulary = known + [v for v in vocabulary if v not in set(known)]
         inputs[name] = keras.Input(shape=(1,), dtype="string", name=name)
         lookup = keras.layers.StringLookup(
             vocabulary=vocabulary, num_oov_indices=1, output_mode="one_hot", name=f"lookup_{name}"
@@ -84,7 +99,22 @@ def _build(
             h = keras.layers.Dropout(settings.dropout, name=f"dropout_{i}")(h)
     dense.append(keras.layers.Dense(n_classes, activation="softmax", name="probabilities"))
     model = keras.Model(inputs=inputs, outputs=dense[-1](h), name="driftgate_classifier")
+    if start is not None:
+        kernels = [_first_kernel(start, constants["vocabularies"]), *start.kernels[1:]]
+        for layer, kernel, bias in zip(dense, kernels, start.biases, strict=True):
+            layer.set_weights([kernel, bias])
     return model, dense, constants
+
+
+def _first_kernel(start: Mirror, vocabularies: list[list[str]]) -> np.ndarray:
+    """The deployed first kernel with a copy of the out-of-vocabulary row per new category."""
+    kernel = start.kernels[0]
+    rows, at = [kernel[: len(start.numeric)]], len(start.numeric)
+    for known, vocabulary in zip(start.vocabularies, vocabularies, strict=True):
+        block = kernel[at : at + len(known) + 1]  # the OOV row, then one per known value
+        rows += [block, np.repeat(block[:1], len(vocabulary) - len(known), axis=0)]
+        at += len(known) + 1
+    return np.concatenate(rows, axis=0)
 
 
 SEARCH_SPACE = {
@@ -188,6 +218,7 @@ def train_and_export(
     model_dir: Path,
     tensorboard_dir: Path,
     check_inputs: dict[str, np.ndarray],
+    start: Mirror | None = None,
 ) -> tuple[dict, dict, str]:
     """Trains, exports a SavedModel to ``model_dir`` and writes its NumPy mirror.
 
@@ -201,6 +232,8 @@ def train_and_export(
         model_dir: Export directory.
         tensorboard_dir: Where per-epoch logs go.
         check_inputs: Rows on which the mirror must reproduce the SavedModel.
+        start: The deployed weights to continue from (a warm start; ``settings.epochs`` may
+            then be 0, which exports them unchanged).
 
     Returns:
         Final training metrics, hyperparameters and the model format.
@@ -209,7 +242,7 @@ def train_and_export(
     tf.config.experimental.enable_op_determinism()
     devices = [d.name for d in tf.config.list_logical_devices("GPU")]
     log.info("training a Keras model on %s", ", ".join(devices) or "the CPU")
-    model, dense_layers, constants = _build(x, kinds, len(classes), settings)
+    model, dense_layers, constants = _build(x, kinds, len(classes), settings, start)
     model.compile(
         optimizer=keras.optimizers.Adam(settings.learning_rate),
         loss="sparse_categorical_crossentropy",
@@ -236,7 +269,7 @@ def train_and_export(
         shuffle=False,  # the dataset shuffles itself, with the seed
         verbose=0,
         callbacks=callbacks,
-    )
+    ).history
     model.export(str(model_dir), format="tf_saved_model", verbose=False)
     mirror = Mirror(
         numeric=list(kinds.numeric),
@@ -250,8 +283,8 @@ def train_and_export(
         classes=list(classes),
     )
     _write_mirror_if_faithful(mirror, model_dir, check_inputs)
-    history = {f"final_{k}": round(float(v[-1]), 6) for k, v in fit.history.items()}
-    history["epochs_run"] = len(fit.history["loss"])
+    history = {f"final_{k}": round(float(v[-1]), 6) for k, v in fit.items() if v}
+    history["epochs_run"] = len(fit.get("loss", []))
     return history, settings.model_dump(), "saved_model"
 
 

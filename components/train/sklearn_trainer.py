@@ -24,6 +24,8 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from driftgate.components.train.warm import SCRATCH, WARM_START, Mode, new_categories
+from driftgate.integrity import VerifiedDir
 from driftgate.schema import FeatureKinds
 from driftgate.scoring import SKLEARN_FILE
 
@@ -139,16 +141,25 @@ def train_and_save(
     seed: int,
     model_dir: Path,
     task: str = "classification",
+    start: Pipeline | None = None,
+    warm=None,
 ) -> tuple[dict, dict, str]:
     """Fits the pipeline and pickles it to ``model.joblib`` (checksummed by the caller).
+
+    With ``start`` (a warm start) the deployed pipeline keeps its fitted preprocessing and its
+    estimator continues on the rows, as ``warm`` (:class:`WarmStartSettings`) says.
 
     Returns:
         Training accuracy (RMSE for regression), hyperparameters and the model format.
     """
     frame = pd.DataFrame(x)[list(kinds.numeric) + list(kinds.categorical)]
-    pipeline = build_pipeline(kinds, settings, seed, task)
     log.info("training scikit-learn %s (%s) on %s rows", settings.estimator, task, f"{len(y):,}")
-    pipeline.fit(frame, y)
+    if start is None:
+        pipeline = build_pipeline(kinds, settings, seed, task)
+        pipeline.fit(frame, y)
+    else:
+        pipeline = start
+        _continue(pipeline["model"], pipeline["preprocess"].transform(frame), y, warm)
     joblib.dump(pipeline, model_dir / SKLEARN_FILE)
     predicted = pipeline.predict(frame)
     if task == "regression":
@@ -156,3 +167,73 @@ def train_and_save(
         return {"final_rmse": round(rmse, 6)}, settings.model_dump(), "sklearn"
     accuracy = float((predicted == y).mean())
     return {"final_accuracy": round(accuracy, 6)}, settings.model_dump(), "sklearn"
+
+
+WARM = {  # estimator class -> the parameter a warm start raises, and by which setting
+    "LogisticRegression": ("max_iter", "epochs"),
+    "RandomForestClassifier": ("n_estimators", "estimators"),
+    "RandomForestRegressor": ("n_estimators", "estimators"),
+}
+UNSOUND = {  # estimators whose warm_start exists but is wrong on new rows
+    "HistGradientBoostingClassifier": "re-bins the new rows while its earlier trees split on "
+    "the old bins (measured: it corrupts the deployed model)",
+}
+UNSOUND["HistGradientBoostingRegressor"] = UNSOUND["HistGradientBoostingClassifier"]
+
+
+def warm_start_pipeline(deployed: VerifiedDir, kinds: FeatureKinds, settings, x) -> Mode:
+    """A warm start from the deployed pipeline, or the reason it falls back to scratch.
+
+    Args:
+        deployed: The deployed version (same family, features and classes as the window).
+        kinds: Feature kinds.
+        settings: :class:`TrainingSettings`.
+        x: Raw feature arrays of the training rows.
+    """
+    version = f"version {deployed.path.name}"
+    pipeline = joblib.load(deployed.path / SKLEARN_FILE)
+    estimator = pipeline["model"]
+    kind = type(estimator).__name__
+    if deployed.metadata.get("hyperparameters", {}).get("estimator") != settings.sklearn.estimator:
+        return Mode(SCRATCH, f"deployed {version} is a {kind}, not {settings.sklearn.estimator}")
+    if kind in UNSOUND:
+        return Mode(SCRATCH, f"{kind}'s warm_start {UNSOUND[kind]}")
+    if kind not in WARM or getattr(estimator, "solver", "") == "liblinear":
+        return Mode(SCRATCH, f"{kind} has no warm_start or partial_fit driftgate can use")
+    encoder = pipeline["preprocess"].named_transformers_["categorical"]
+    known = [[str(v) for v in c] for c in getattr(encoder, "categories_", [])]
+    added = new_categories(known, kinds, x) if kinds.categorical else {}
+    if added:
+        return Mode(
+            SCRATCH,
+            f"the schema changed since {version} (new categories {added}): the one-hot "
+            "encoding would widen",
+        )
+    parameter, setting = WARM[kind]
+    more = getattr(settings.warm_start, setting)
+    return Mode(
+        WARM_START,
+        f"continued {version}'s {kind} with warm_start ({parameter} +{more}) on its fitted "
+        "preprocessing; the schema is unchanged",
+        pipeline,
+    )
+
+
+def _continue(estimator, features, y: np.ndarray, warm) -> None:
+    """Continues a fitted estimator on new rows with ``warm_start``."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    kind = type(estimator).__name__
+    parameter, setting = WARM[kind]
+    more = getattr(warm, setting)
+    if more == 0:
+        return
+    # logistic regression: iterations of this fit, which starts from the deployed coefficients
+    total = more if kind == "LogisticRegression" else len(estimator.estimators_) + more
+    estimator.set_params(warm_start=True, **{parameter: total})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # a few iterations by design
+        estimator.fit(features, y)
+    estimator.set_params(warm_start=False)

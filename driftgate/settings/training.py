@@ -132,6 +132,25 @@ class TuningSettings(BaseModel):
     folds: int = Field(3, ge=2, le=10)
 
 
+class WarmStartSettings(BaseModel):
+    """How much a warm start trains on top of the deployed model (``training.mode: warm_start``).
+
+    Attributes:
+        epochs: Keras: epochs of fine-tuning from the deployed weights (early stopping by
+            ``keras.patience`` still applies). scikit-learn logistic regression: solver iterations
+            from the deployed coefficients. 0 keeps the deployed weights as they are.
+        estimators: scikit-learn random forest: trees added, grown on the new window (the
+            deployed trees stay).
+        learning_rate: Keras fine-tuning learning rate (default: ``keras.learning_rate``).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    epochs: int = Field(10, ge=0)
+    estimators: int = Field(50, ge=0)
+    learning_rate: float | None = Field(None, gt=0)
+
+
 class TrainingSettings(BaseModel):
     """How candidates are trained.
 
@@ -143,6 +162,17 @@ class TrainingSettings(BaseModel):
         seed: Seed for the split, weight initialisation and shuffling.
         image: The team's own image for the train step (overrides ``images.train``); it must
             hold driftgate (see examples/custom-image).
+        mode: ``scratch`` (default) trains a new model on the window; ``warm_start`` continues
+            from the deployed model on the window: Keras from its weights, keeping its
+            preprocessing constants (new categories extend the lookups and start from the
+            out-of-vocabulary weights); scikit-learn through the estimator's ``warm_start``
+            (logistic regression, random forest) on the deployed preprocessing. It falls back
+            to scratch, and the train result says why, when there is no deployed version, the
+            family, features, label classes or Keras layer sizes changed, scikit-learn met new
+            categories, the estimator cannot warm-start soundly (ridge, liblinear, gradient
+            boosting, whose warm start re-bins) or the family is ``custom`` (its context
+            carries the deployed version).
+        warm_start: Epochs or estimators a warm start adds.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -152,6 +182,8 @@ class TrainingSettings(BaseModel):
     eval_fraction: float = Field(0.3, gt=0, lt=1)
     seed: int = 42
     image: str | None = None
+    mode: Literal["scratch", "warm_start"] = "scratch"
+    warm_start: WarmStartSettings = WarmStartSettings()
     keras: KerasSettings = KerasSettings()
     sklearn: SklearnSettings = SklearnSettings()
     tuning: TuningSettings = TuningSettings()
