@@ -59,6 +59,7 @@ def test_each_component_runs_under_the_local_runner(tmp_path, config, penguins_f
         source_uri=str(csv),
         data=data,
         validation=config.validation.model_dump_json(),
+        named_columns=json.dumps([["evaluation.slices", "island"]]),
         **alerting,
         **common,
     )
@@ -81,7 +82,7 @@ def test_each_component_runs_under_the_local_runner(tmp_path, config, penguins_f
     decide = run_alone(
         root,
         ops.decide,
-        {"check_details": (check.artifact("details"), Artifact)},
+        {"check_details": (check.artifact("details"), Artifact), "validated": (validated, Dataset)},
         has_labels=True,
         rows=validate.outputs["rows"],
         new_classes=validate.outputs["new_classes"],
