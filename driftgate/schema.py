@@ -36,10 +36,6 @@ class FeatureKinds:
         """All feature columns: numeric first, then categorical, each in schema order."""
         return self.numeric + self.categorical
 
-    def kind(self, name: str) -> str:
-        """Returns ``numeric`` or ``categorical`` for a feature."""
-        return NUMERIC if name in self.numeric else CATEGORICAL
-
 
 def is_label(feature: schema_pb2.Feature) -> bool:
     """Tells whether a schema feature is the label (absent at serving time)."""

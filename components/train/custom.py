@@ -23,7 +23,7 @@ import pyarrow as pa
 from driftgate.contract import TrainContext
 from driftgate.errors import EntryPointError
 from driftgate.integrity import VerifiedDir
-from driftgate.schema import FeatureKinds
+from driftgate.schema import CATEGORICAL, NUMERIC, FeatureKinds
 from driftgate.scoring import SKLEARN_FILE, feature_arrays
 from driftgate.settings.training import ENTRYPOINT, CustomSettings
 
@@ -209,7 +209,10 @@ def context(
         "eval": frame(tables[1], kinds, label, task),
         "label": label,
         "features": list(kinds.features),
-        "kinds": {name: kinds.kind(name) for name in kinds.features},
+        "kinds": {
+            **dict.fromkeys(kinds.numeric, NUMERIC),
+            **dict.fromkeys(kinds.categorical, CATEGORICAL),
+        },
         "task": task,
         "classes": classes,
         "seed": seed,
