@@ -29,13 +29,13 @@ from driftgate.pipelines.platform import PlatformSettings
 from driftgate.pipelines.steps import GATE_STEPS, TRAIN_STEPS
 from driftgate.retention import RegistrySettings
 from driftgate.serving import ServingSettings, check_servable
+from driftgate.settings.drift import DriftSettings
 from driftgate.settings.evaluation import EvaluationSettings
 from driftgate.settings.gate import GateSettings
 from driftgate.settings.optimisation import OptimisationSettings, check_optimisable
 from driftgate.settings.performance import PerformanceSettings
 from driftgate.settings.training import TrainingSettings
 from driftgate.settings.validation import ValidationSettings
-from driftgate.stats import DriftSettings
 from driftgate.tasks import check_task
 from driftgate.tracking import TrackingSettings
 

@@ -36,7 +36,15 @@ def test_the_config_imports_settings_not_the_steps_cores():
 
 
 def test_the_settings_package_imports_nothing_heavy():
-    modules = ("evaluation", "gate", "optimisation", "performance", "training", "validation")
+    modules = (
+        "drift",
+        "evaluation",
+        "gate",
+        "optimisation",
+        "performance",
+        "training",
+        "validation",
+    )
     loaded = _imported_after("\n".join(f"import driftgate.settings.{m}" for m in modules))
     heavy = {"tensorflow", "tensorflow_model_analysis", "apache_beam", "pyarrow", "pandas"}
     assert not heavy & loaded

@@ -7,10 +7,11 @@ from collections.abc import Callable, Iterable
 import pyarrow as pa
 
 from driftgate.schema import FeatureKinds
+from driftgate.settings.drift import DriftSettings
 from driftgate.stats.accumulator import DatasetStats, from_proto
 from driftgate.stats.binning import Binning, binning_from_sample
 from driftgate.stats.calibration import calibrate, per_feature_alpha
-from driftgate.stats.drift import DriftResult, DriftSettings, compare
+from driftgate.stats.drift import DriftResult, compare
 from driftgate.stats.sample import RowSampler
 
 __all__ = [
