@@ -19,6 +19,7 @@ from pathlib import Path
 from driftgate.errors import RegistryError
 
 PROBE = ".lock-probe"
+PROBE_WAIT_S = 10.0  # how long a probe waits for another process's probe of the same file
 _CHECKED: set[Path] = set()
 HINT = (
     "mount the registry volume with working file locks (for SMB, without 'nobrl'; for NFS, "
@@ -45,10 +46,17 @@ def check_locking(directory: Path) -> None:
         )
 
     with open(probe, "a+") as first, open(probe, "a+") as second:
-        try:
-            fcntl.flock(first, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            raise refused(exc) from exc
+        deadline = time.monotonic() + PROBE_WAIT_S
+        while True:  # another process may be probing the same file this very moment
+            try:
+                fcntl.flock(first, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError as exc:
+                if time.monotonic() > deadline:
+                    raise refused(exc) from exc
+                time.sleep(0.01)
+            except OSError as exc:
+                raise refused(exc) from exc
         try:
             fcntl.flock(second, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -145,6 +146,26 @@ def broken_locks(monkeypatch):
         monkeypatch.setattr(locking.fcntl, "flock", flock)
 
     return set_mode
+
+
+def test_a_probe_waits_for_another_process_probing_the_same_volume(tmp_path):
+    errors: list[BaseException] = []
+
+    def probe():
+        try:
+            locking.check_locking(tmp_path)
+        except BaseException as exc:  # reported to the test thread
+            errors.append(exc)
+
+    with open(tmp_path / locking.PROBE, "a+") as other:  # another run's probe, mid-check
+        fcntl.flock(other, fcntl.LOCK_EX)
+        waiting = threading.Thread(target=probe)
+        waiting.start()
+        waiting.join(0.3)
+        assert waiting.is_alive() and not errors  # it waits instead of calling locks broken
+        fcntl.flock(other, fcntl.LOCK_UN)
+    waiting.join(10)
+    assert not waiting.is_alive() and not errors
 
 
 @pytest.mark.parametrize(
