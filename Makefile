@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PIP    := $(BIN)/python -m pip --disable-pip-version-check
 
-.PHONY: demo test lint unit compile bench bench-replay bench-quantise lock image image-test cluster-test clean help
+.PHONY: demo test lint unit compile bench bench-replay bench-optimise lock image image-test cluster-test clean help
 .DEFAULT_GOAL := help
 
 help: ## list the targets
@@ -43,8 +43,8 @@ bench: $(STAMP) ## drift-engine benchmark against scipy and Evidently; writes be
 bench-replay: $(STAMP) ## replay every policy over the benchmark streams; writes bench/replay-results.md
 	$(BIN)/python -m bench.replay
 
-bench-quantise: $(STAMP) ## the penguins model beside its float16 and int8 TFLite versions; writes bench/quantise-results.md
-	$(BIN)/python -m bench.quantise
+bench-optimise: $(STAMP) ## the penguins model beside its pruned and quantised TFLite versions; writes bench/optimise-results.md
+	$(BIN)/python -m bench.optimise
 
 lock: ## re-resolve dependencies from pyproject.toml into requirements.lock and requirements-dev.lock
 	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv

@@ -68,8 +68,8 @@ class Mirror:
                 classes=data["classes"].tolist(),
             )
 
-    def predict_proba(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
-        """Class probabilities for raw feature arrays (numeric NaN = missing, text '' = missing)."""
+    def encode(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        """The preprocessing layers' output: what the first ``Dense`` layer takes, one row each."""
         blocks = []
         if self.numeric:
             x = np.stack([inputs[n].astype(np.float32) for n in self.numeric], axis=1)
@@ -81,7 +81,11 @@ class Mirror:
             one_hot = np.zeros((positions.size, len(vocabulary) + 1), dtype=np.float32)
             one_hot[np.arange(positions.size), positions] = 1.0
             blocks.append(one_hot)
-        h = np.concatenate(blocks, axis=1).astype(np.float32)
+        return np.concatenate(blocks, axis=1).astype(np.float32)
+
+    def predict_proba(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        """Class probabilities for raw feature arrays (numeric NaN = missing, text '' = missing)."""
+        h = self.encode(inputs)
         for i, (kernel, bias) in enumerate(zip(self.kernels, self.biases, strict=True)):
             h = h @ kernel + bias
             if i < len(self.kernels) - 1:

@@ -41,12 +41,12 @@ def evaluate(
     Args:
         model: The candidate.
         eval_data: Held-out rows.
-        training_data: The training window (int8 quantisation calibrates on a sample of it).
+        training_data: The training window (pruning fine-tunes on it, int8 calibrates on it).
         registry_uri: The model registry directory.
         model_name: The model's name in the registry.
         deployed_version: The baseline version (0: none, first run).
         evaluation: JSON of the slices and thresholds.
-        optimisation: JSON of the quantisation settings.
+        optimisation: JSON of the pruning and quantisation settings.
         alerts: JSON of the alert settings (a rejected candidate alerts).
         run_id: The run's name.
         tracking: JSON of the tracking settings (MLflow).
@@ -54,7 +54,7 @@ def evaluate(
         candidate_curves: Candidate confusion matrix and ROC curve (empty for a regressor).
         baseline_curves: Baseline confusion matrix and ROC curve (empty on the first run).
         record: Why the candidate was blessed or rejected, threshold by threshold, for a
-            regressor a summary of both models' residuals, and the quantised model's report.
+            regressor a summary of both models' residuals, and the optimised model's report.
         results: The evaluation as JSON (stored with the pushed version).
         optimised_model: The accepted TFLite flatbuffer; empty when there is none.
         reason: Why the candidate was blessed or rejected, in one line.

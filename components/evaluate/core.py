@@ -4,7 +4,7 @@ Both models' probabilities are computed here and handed to TFMA as materialized 
 (:mod:`.analysis`). The blessing follows the TFX Evaluator: every value threshold must hold on
 every slice, every change threshold against the baseline must hold on every slice, and on the
 first run (no baseline) change thresholds are skipped. :func:`run` is the whole step: the
-verdict, the quantised model (:mod:`.optimised`), alerts, gauges, MLflow and the record.
+verdict, the optimised model (:mod:`.optimised`), alerts, gauges, MLflow and the record.
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ class StepOutcome:
 
     Attributes:
         result: The verdict and the per-slice metrics.
-        optimised: The quantised model's report and flatbuffer (None: quantisation is off).
+        optimised: The optimised model's report and flatbuffer (None: optimisation is off).
         alert: The alert raised (a rejected candidate, or one blessed under its floor).
         delivered: What each alert sink and the Pushgateway did, one line each.
         metrics: The candidate's (and ``baseline_``-prefixed deployed model's) overall metrics.
@@ -161,7 +161,7 @@ class StepOutcome:
     record: str = ""
 
     def results(self) -> dict:
-        """The evaluation as stored with the pushed version, the quantisation included."""
+        """The evaluation as stored with the pushed version, the optimisation included."""
         return {
             **self.result.to_dict(),
             "optimisation": self.optimised.summary if self.optimised else None,
@@ -182,17 +182,17 @@ def run(
     run_id: str | None,
     tfma_output: Path | None = None,
 ) -> StepOutcome:
-    """The evaluate step: verdict, quantisation, alert, gauges, MLflow and record.
+    """The evaluate step: verdict, optimisation, alert, gauges, MLflow and record.
 
     Args:
         candidate_dir: The candidate model directory (verified here).
         candidate_facts: The training step's facts about it (training seconds, GPUs).
         eval_path: Held-out rows.
-        training_data: The training window (int8 calibration), or None.
+        training_data: The training window (pruning, int8 calibration), or None.
         registry: The model's registry (the baseline and the run counters live there).
         deployed_version: The baseline version, or None on the first run.
         settings: Slices and thresholds.
-        optimisation: Quantisation settings.
+        optimisation: Pruning and quantisation settings.
         alerts: Alert sinks and the Pushgateway.
         tracking_settings: MLflow settings.
         run_id: The run's name.

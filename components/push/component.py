@@ -34,7 +34,7 @@ def push(
         reference_sample: Row sample of its training window.
         training_data: Its training window.
         evaluation: The evaluation that blessed it.
-        optimised_model: The quantised model the evaluation accepted (empty: none); stored as
+        optimised_model: The optimised model the evaluation accepted (empty: none); stored as
             ``model.tflite`` in the version.
         registry_uri: The model registry directory.
         model_name: The model's name in the registry.
@@ -73,7 +73,7 @@ def push(
         TRAINING_DATA: Path(training_data.path),
     }
     provenance = {"batch_sha256": batch_sha256, "batch_source": batch_source, "run_id": run_id}
-    optimised = Path(optimised_model.path)  # empty: no quantised model was accepted
+    optimised = Path(optimised_model.path)  # empty: no optimised model was accepted
     result = core.push(
         verify(model.path),
         sidecars,

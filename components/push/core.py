@@ -46,7 +46,7 @@ def push(
         provenance: Batch hash and source, run id and code version.
         parent_generation: The production pointer's generation when the run read ``parent``
             (compare-and-swap that push, rollback, push cannot fool).
-        optimised: The quantised model the evaluation accepted, stored as ``model.tflite``
+        optimised: The optimised model the evaluation accepted, stored as ``model.tflite``
             (covered by the version's checksums and signature like every other file).
 
     Returns:
@@ -85,10 +85,10 @@ def push(
 
 
 def _check_accepted(optimised: Path, report: dict) -> None:
-    """Refuses a quantised model the evaluation did not accept, byte for byte."""
+    """Refuses an optimised model the evaluation did not accept, byte for byte."""
     if not report.get("accepted") or sha256_file(optimised) != report.get("sha256"):
         raise IntegrityError(
-            "is not the quantised model the evaluation accepted; refusing to push it",
+            "is not the optimised model the evaluation accepted; refusing to push it",
             file=str(optimised),
             hint="push the evaluate step's own optimised_model output",
         )

@@ -94,9 +94,12 @@ class KerasSettings(BaseModel):
 
     def rows_per_step(self, rows: int) -> int:
         """The batch size for ``rows`` training rows."""
-        if self.batch_size != "auto":
-            return self.batch_size
-        return int(min(2048, max(32, -(-rows // 40))))
+        return auto_rows_per_step(rows) if self.batch_size == "auto" else self.batch_size
+
+
+def auto_rows_per_step(rows: int) -> int:
+    """About 40 steps per pass over ``rows`` rows, each of 32 to 2,048 rows."""
+    return int(min(2048, max(32, -(-rows // 40))))
 
 
 class SklearnSettings(BaseModel):
