@@ -38,6 +38,7 @@ from driftgate.ledger import Ledger
 from driftgate.pipelines.config import Config
 from driftgate.pipelines.config_checks import named_columns
 from driftgate.pipelines.policies import Policy
+from driftgate.pipelines.replay_record import BatchRecord, largest_drift
 from driftgate.registry import (
     REFERENCE_SAMPLE,
     REFERENCE_STATS,
@@ -47,27 +48,6 @@ from driftgate.registry import (
 )
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class BatchRecord:
-    """What one scheduled run did (one entry of ``replay.json``)."""
-
-    batch: str
-    decision: str  # bootstrap | retrain | skip | blocked
-    reason: str
-    deployed_version: int | None
-    served_version: int | None
-    metrics: dict[str, float] | None = None
-    train_seconds: float = 0.0
-    train_mode: str | None = None  # scratch | warm_start: how training.mode was honoured
-    blessed: bool | None = None
-    pushed: bool = False
-    drift: dict | None = None
-    estimate: dict | None = None  # without labels: the served model's estimated metrics
-    alerts: list[str] = field(default_factory=list)  # kinds of the alerts the run sends
-    labels_from: str | None = None  # with a label delay: whose labels the gate saw
-    seconds: float = 0.0
 
 
 @dataclass
@@ -169,7 +149,7 @@ class PolicyRun:
             )
         if not self.label_delay and checked.performance is not None:
             record.metrics = checked.performance
-        record.drift = _largest_drift(checked)
+        record.drift = largest_drift(checked)
         record.estimate = checked.estimate
         run = f"replay-{self.policy.slug}-{index}"
         facts = decide_core.BatchFacts(
@@ -319,16 +299,3 @@ def _without_column(source: Path, column: str, dest: Path) -> Path:
         table = table.drop_columns([column])
     pq.write_table(table, dest)
     return dest
-
-
-def _largest_drift(checked: check_core.CheckResult) -> dict | None:
-    """The most drifted feature by Jensen–Shannon divergence, and every drifted feature."""
-    if checked.drift is None or not checked.drift.features:
-        return None
-    top = max(checked.drift.features, key=lambda f: f.metrics["js"])
-    return {
-        "feature": top.name,
-        "metric": "js",
-        "value": round(float(top.metrics["js"]), 6),
-        "drifted": list(checked.drift.drifted_features),
-    }

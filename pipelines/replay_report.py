@@ -15,7 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from driftgate import tasks
-from driftgate.pipelines.replay import BatchRecord
+from driftgate.pipelines.replay_record import BatchRecord
 
 LOWER = tasks.LOWER_IS_BETTER
 COLORS = ("#1f6fb2", "#e07b39", "#2f9e44", "#9c36b5", "#c92a2a", "#5c7cfa", "#868e96")

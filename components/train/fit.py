@@ -166,7 +166,9 @@ def fit(
                 }
             )
         elif settings.tuning.enabled:
-            keras_settings, tuned = keras_trainer.tune(
+            from driftgate.components.train.keras_tuning import tune
+
+            keras_settings, tuned = tune(
                 x, y, kinds, classes, keras_settings, settings.tuning, settings.seed
             )
         history, hyper, fmt = keras_trainer.train_and_export(

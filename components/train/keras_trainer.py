@@ -50,7 +50,7 @@ class _EpochLog(keras.callbacks.Callback):
             log.info("  epoch %d/%d: %s", epoch + 1, self.epochs, scores)
 
 
-def _build(
+def build_model(
     x: dict[str, np.ndarray],
     kinds: FeatureKinds,
     n_classes: int,
@@ -117,94 +117,8 @@ def _first_kernel(start: Mirror, vocabularies: list[list[str]]) -> np.ndarray:
     return np.concatenate(rows, axis=0)
 
 
-SEARCH_SPACE = {
-    "hidden_units": ["16", "32-16", "64-32"],
-    "learning_rate": [0.001, 0.003, 0.01, 0.03],
-    "dropout": [0.0, 0.1, 0.3],
-}
-
-
-def tune(
-    x: dict[str, np.ndarray],
-    y: np.ndarray,
-    kinds: FeatureKinds,
-    classes: list[str],
-    settings,
-    tuning,
-    seed: int,
-) -> tuple:
-    """Random search with keras-tuner on a seeded 80/20 split of the training rows.
-
-    Returns:
-        The settings with the best hyperparameters, and a summary of the search.
-    """
-    import tempfile
-
-    import keras_tuner
-
-    keras.utils.set_random_seed(seed)
-    order = np.random.default_rng(seed).permutation(len(y))
-    cut = max(1, int(len(y) * 0.8))
-    fit_rows, val_rows = order[:cut], order[cut:]
-    x_fit = {k: v[fit_rows] for k, v in x.items()}
-    x_val = {k: v[val_rows] for k, v in x.items()}
-
-    def choose(hp) -> object:
-        return settings.model_copy(
-            update={
-                "hidden_units": [
-                    int(u)
-                    for u in hp.Choice("hidden_units", SEARCH_SPACE["hidden_units"]).split("-")
-                ],
-                "learning_rate": hp.Choice("learning_rate", SEARCH_SPACE["learning_rate"]),
-                "dropout": hp.Choice("dropout", SEARCH_SPACE["dropout"]),
-            }
-        )
-
-    def build(hp) -> keras.Model:
-        model, _, _ = _build(x_fit, kinds, len(classes), choose(hp))
-        model.compile(
-            optimizer=keras.optimizers.Adam(choose(hp).learning_rate),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
-        return model
-
-    tuner = keras_tuner.RandomSearch(
-        build,
-        objective="val_accuracy",
-        max_trials=tuning.max_trials,
-        seed=seed,
-        directory=tempfile.mkdtemp(prefix="driftgate-tuning-"),
-        project_name="search",
-    )
-    tuner.search(
-        _as_tensors(x_fit),
-        y[fit_rows],
-        validation_data=(_as_tensors(x_val), y[val_rows]),
-        epochs=tuning.epochs or max(1, settings.epochs // 2),
-        batch_size=settings.rows_per_step(len(fit_rows)),
-        verbose=0,
-    )
-    best = tuner.get_best_hyperparameters(1)[0]
-    trials = tuner.oracle.get_best_trials(1)
-    chosen = choose(best)
-    log.info(
-        "tuning: best of %d trials: %s (val_accuracy %.4f)",
-        len(tuner.oracle.trials),
-        best.values,
-        trials[0].score if trials else float("nan"),
-    )
-    summary = {
-        "trials": len(tuner.oracle.trials),
-        "objective": "val_accuracy",
-        "best_score": trials[0].score if trials else None,
-        "best": chosen.model_dump(),
-    }
-    return chosen, summary
-
-
-def _as_tensors(x: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def as_tensors(x: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Raw feature arrays shaped ``[rows, 1]``, as the model's inputs take them."""
     return {name: values.reshape(-1, 1) for name, values in x.items()}
 
 
@@ -242,14 +156,14 @@ def train_and_export(
     tf.config.experimental.enable_op_determinism()
     devices = [d.name for d in tf.config.list_logical_devices("GPU")]
     log.info("training a Keras model on %s", ", ".join(devices) or "the CPU")
-    model, dense_layers, constants = _build(x, kinds, len(classes), settings, start)
+    model, dense_layers, constants = build_model(x, kinds, len(classes), settings, start)
     model.compile(
         optimizer=keras.optimizers.Adam(settings.learning_rate),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
     dataset = (
-        tf.data.Dataset.from_tensor_slices((_as_tensors(x), y))
+        tf.data.Dataset.from_tensor_slices((as_tensors(x), y))
         .shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
         .batch(settings.rows_per_step(len(y)))
     )
