@@ -77,6 +77,23 @@ wheelhouse() {
 
 size() { $ENGINE image inspect "$1" --format '{{.Size}}'; }
 
+# The image IDs that these tags name now (none for a tag not built yet).
+image_ids() {
+    local tag
+    for tag in "$@"; do $ENGINE image inspect "$tag" --format '{{.Id}}' 2> /dev/null || true; done
+}
+
+# Removes the images a rebuild took the tags from, so that rebuilds do not fill the disk with
+# untagged images; an image still tagged, or used by a container, stays.
+remove_replaced() {
+    local id
+    for id in "$@"; do
+        if [ -z "$($ENGINE image inspect "$id" --format '{{join .RepoTags ""}}' 2> /dev/null)" ]; then
+            $ENGINE rmi "$id" > /dev/null 2>&1 && say "removed the replaced image ${id:0:12}" || true
+        fi
+    done
+}
+
 build() {
     local started=$SECONDS args=(--build-arg VARIANT="$VARIANT")
     if [ "$ENGINE" = podman ]; then
@@ -84,10 +101,14 @@ build() {
         wheelhouse
         args+=(--network none --build-arg BASE_IMAGE="$BASE")
     fi
+    local previous
+    previous=$(image_ids "$IMAGE" "$GATE_IMAGE")
     say "building $GATE_IMAGE (the gate target) with $ENGINE"
     $ENGINE build "${args[@]}" --target gate --tag "$GATE_IMAGE" . > "$WORK/build-gate.log"
     say "building $IMAGE ($VARIANT) with $ENGINE"
     $ENGINE build "${args[@]}" --tag "$IMAGE" . > "$WORK/build.log"
+    # shellcheck disable=SC2086 # one ID per word
+    remove_replaced $previous
     local full gate
     full=$(size "$IMAGE")
     gate=$(size "$GATE_IMAGE")
@@ -111,11 +132,14 @@ PY
 
 custom_image() {
     # examples/custom-image on top of the full image, and the contract it documents.
-    local tag=$IMAGE-team-example args=()
+    local tag=$IMAGE-team-example args=() previous
+    previous=$(image_ids "$IMAGE-team-example")
     [ "$ENGINE" = podman ] && args+=(--network none)
     say "building examples/custom-image on $IMAGE and checking its contract"
     $ENGINE build "${args[@]}" --build-arg DRIFTGATE_IMAGE="$IMAGE" --tag "$tag" \
         examples/custom-image > "$WORK/build-custom.log"
+    # shellcheck disable=SC2086 # one ID per word
+    remove_replaced $previous
     $ENGINE run --rm --network none --user 10001:10001 --read-only --tmpfs /tmp "$tag" python3 -c \
         "import kfp.dsl.executor_main, driftgate.components.train.component, my_models"
 }
