@@ -100,13 +100,14 @@ def optimise_candidate(
         return _not_optimised(method, "the candidate is not a SavedModel")
     if candidate.metadata.get("task") == REGRESSION:
         return _not_optimised(method, "a regressor has no accuracy to judge the optimised model by")
-    if training_data is None and (settings.prune or settings.quantise == "int8"):
+    needs_window = settings.prune is not None or settings.quantise == "int8"
+    if needs_window and training_data is None:
         return _not_optimised(method, "pruning and int8 need the training window")
     label = candidate.metadata["label"]
     try:
         held_out = pq.read_table(eval_path).to_pandas()
         with tempfile.TemporaryDirectory(prefix="driftgate-pruned-") as scratch:
-            window = pq.read_table(training_data).to_pandas() if training_data else None
+            window = pq.read_table(training_data).to_pandas() if needs_window else None
             source, sparsity = candidate.path, None
             if settings.prune:
                 rows = not_held_out(window, held_out)
