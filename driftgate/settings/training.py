@@ -154,6 +154,36 @@ class WarmStartSettings(BaseModel):
     learning_rate: float | None = Field(None, gt=0)
 
 
+class LearningCurveSettings(BaseModel):
+    """The learning curve measured at training time (``components/train/curve.py``).
+
+    Models of the same family are trained on nested, stratified subsets of the training rows
+    and scored on the same held-out rows as the candidate; an inverse power law with a floor is
+    fitted to the points and stored with the version, where the ``expected_gain`` trigger reads
+    it.
+
+    Attributes:
+        enabled: Measure the curve (without it, ``expected_gain`` never fires).
+        fractions: The subsets, as shares of the training rows (the whole set is the last
+            point).
+        min_rows: Subsets smaller than this are skipped; fewer than three points in all and
+            the curve is not fitted.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    fractions: list[float] = [0.125, 0.25, 0.5]
+    min_rows: int = Field(60, ge=2)
+
+    @field_validator("fractions")
+    @classmethod
+    def _shares(cls, value: list[float]) -> list[float]:
+        if any(not 0 < f < 1 for f in value):
+            raise ValueError("every fraction must be between 0 and 1 (exclusive)")
+        return sorted(set(value))
+
+
 class TrainingSettings(BaseModel):
     """How candidates are trained.
 
@@ -176,6 +206,7 @@ class TrainingSettings(BaseModel):
             boosting, whose warm start re-bins) or the family is ``custom`` (its context
             carries the deployed version).
         warm_start: Epochs or estimators a warm start adds.
+        learning_curve: Subset trainings that tell the gate what more data is worth.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -187,6 +218,7 @@ class TrainingSettings(BaseModel):
     image: str | None = None
     mode: Literal["scratch", "warm_start"] = "scratch"
     warm_start: WarmStartSettings = WarmStartSettings()
+    learning_curve: LearningCurveSettings = LearningCurveSettings()
     keras: KerasSettings = KerasSettings()
     sklearn: SklearnSettings = SklearnSettings()
     tuning: TuningSettings = TuningSettings()
