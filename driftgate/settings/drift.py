@@ -37,6 +37,17 @@ class Thresholds(BaseModel):
     ``js`` and ``psi`` may be ``auto``: a per-feature threshold calibrated from the reference by
     resampling at the batch's size, so that at most ``drift.false_alarm_rate`` of unchanged
     batches raise a false alarm (``driftgate/stats/calibration.py``).
+
+    Attributes:
+        js: Jensen–Shannon divergence (base 2, in [0, 1]) above which a feature drifts, or
+            ``auto``.
+        psi: Population stability index above which a feature drifts, or ``auto`` (null: off).
+        linf: Largest change of one category's share (L-infinity, in [0, 1]) above which a
+            categorical feature drifts.
+        wasserstein: Wasserstein-1 distance, divided by the reference's standard deviation,
+            above which a numeric feature drifts (null: off).
+        ks_pvalue: Two-sample KS p-value, after ``drift.multiple_testing``, below which a
+            numeric feature drifts (null: the test is not run).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -49,7 +60,17 @@ class Thresholds(BaseModel):
 
 
 class ThresholdOverrides(TypedDict, total=False):
-    """One feature's overrides of some :class:`Thresholds`: the same names and domains."""
+    """One feature's overrides of some :class:`Thresholds`: the same names and domains.
+
+    Attributes:
+        js: This feature's Jensen–Shannon threshold (``drift.thresholds.js`` when unset).
+        psi: This feature's PSI threshold (``drift.thresholds.psi`` when unset).
+        linf: This feature's L-infinity threshold (``drift.thresholds.linf`` when unset).
+        wasserstein: This feature's Wasserstein threshold (``drift.thresholds.wasserstein``
+            when unset).
+        ks_pvalue: This feature's KS p-value threshold (``drift.thresholds.ks_pvalue`` when
+            unset).
+    """
 
     __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
 

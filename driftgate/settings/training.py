@@ -76,9 +76,12 @@ class KerasSettings(BaseModel):
     """A small MLP with preprocessing layers inside the model.
 
     Attributes:
+        hidden_units: Units of each hidden Dense layer, input side first.
         epochs: Most passes over the training rows.
         batch_size: Rows per step; ``auto`` keeps about 40 steps per epoch (at least 32 rows,
             at most 2,048), so a window ten times larger costs about the same number of steps.
+        learning_rate: Adam's learning rate.
+        dropout: Dropout rate after each hidden layer (0: none).
         patience: Stop when the training loss has not improved by 1e-4 for this many epochs
             (0: always run every epoch).
     """
@@ -103,7 +106,14 @@ def auto_rows_per_step(rows: int) -> int:
 
 
 class SklearnSettings(BaseModel):
-    """A scikit-learn estimator behind imputation, scaling and one-hot encoding."""
+    """A scikit-learn estimator behind imputation, scaling and one-hot encoding.
+
+    Attributes:
+        estimator: ``logistic_regression``, ``random_forest`` or ``gradient_boosting``
+            (HistGradientBoosting); a regression label uses the matching regressor (Ridge for
+            ``logistic_regression``).
+        params: Estimator parameters, set with ``set_params`` (for example ``{C: 0.5}``).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -207,6 +217,10 @@ class TrainingSettings(BaseModel):
             carries the deployed version).
         warm_start: Epochs or estimators a warm start adds.
         learning_curve: Subset trainings that tell the gate what more data is worth.
+        keras: The built-in Keras MLP (``family: keras``).
+        sklearn: The built-in scikit-learn estimator (``family: sklearn``).
+        tuning: An optional hyperparameter search before training.
+        custom: The team's own entry point (``family: custom``).
     """
 
     model_config = ConfigDict(extra="forbid")
