@@ -71,6 +71,7 @@ class PolicyRun:
     workdir: Path
     label_delay: int = 0
     say: Callable[[str], None] = print
+    batch_days: float = 1.0  # the time between two scheduled runs (the GPU budget's clock)
     records: list[BatchRecord] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -160,6 +161,7 @@ class PolicyRun:
             labelled is not None,
             labelled.new_classes if labelled else [],
             str(labelled.path) if labelled else "",
+            at=index * self.batch_days * 86_400.0,
         )
         decided = decide_core.run_step(
             self.registry,
@@ -170,7 +172,10 @@ class PolicyRun:
             alerts=None,
         )
         decision = decided.decision
-        record.reason = decision.reason
+        record.reason, record.deferred = decision.reason, decision.deferred
+        record.expected_gain = next(
+            (list(t.gain) for t in decision.triggers if t.name == "expected_gain" and t.gain), None
+        )
         record.alerts = [f"{a.kind}: {a.title}" for a in decided.alerts]
         ledger = Ledger(self.registry)
         try:
@@ -178,7 +183,7 @@ class PolicyRun:
                 record.decision = "retrain" if served is not None else "bootstrap"
                 opened_by = decided.opened_by
                 episode = ledger.episode(ingested.sha256, opened_by) if opened_by else None
-                self._retrain(labelled, served, work, record, episode)
+                self._retrain(labelled, served, work, record, episode, ingested.sha256)
                 record.deployed_version = self.registry.production()
         finally:
             ledger.close_run(run, succeeded=True)
@@ -227,8 +232,12 @@ class PolicyRun:
         work: Path,
         record: BatchRecord,
         episode: set[str] | None,
+        claimed: str,
     ) -> None:
-        """Trains on ``data``, evaluates against ``parent`` and pushes a blessed candidate."""
+        """Trains on ``data``, evaluates against ``parent`` and pushes a blessed candidate.
+
+        The training's GPU-hours go into the ledger entry of the batch ``claimed`` (the run's).
+        """
         assert data is not None, "decide never retrains without labels"
         outputs = train_core.TrainOutputs(
             model_dir=work / "model",
@@ -258,6 +267,9 @@ class PolicyRun:
             return
         finally:
             record.train_seconds = round(time.monotonic() - started, 3)
+            gpus = self.config.platform.gpu.count
+            hours = round(record.train_seconds * gpus / 3600, 6)
+            Ledger(self.registry).update(claimed, gpu_hours=hours)
         record.train_mode = trained.mode_used
         result = evaluate_core.evaluate(
             verify(outputs.model_dir),

@@ -25,6 +25,8 @@ class BatchRecord:
     estimate: dict | None = None  # without labels: the served model's estimated metrics
     alerts: list[str] = field(default_factory=list)  # kinds of the alerts the run sends
     labels_from: str | None = None  # with a label delay: whose labels the gate saw
+    deferred: bool = False  # the gate wanted a retrain but the GPU budget said wait
+    expected_gain: list[float] | None = None  # the predicted gain: central, low, high
     seconds: float = 0.0
 
 

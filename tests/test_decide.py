@@ -5,9 +5,9 @@ from driftgate.components.decide.core import (
     decide,
     gate_batch,
     opened_by,
-    record_markdown,
 )
 from driftgate.components.decide.gate import Findings
+from driftgate.components.decide.record import record_markdown
 from driftgate.ledger import Ledger
 from driftgate.registry import Registry
 from driftgate.settings.gate import GateSettings
@@ -74,7 +74,8 @@ def test_decision_and_reason(changes, gate, retrain, reason):
     assert decision.retrain is retrain
     assert reason in decision.reason
     assert [t.name for t in decision.triggers] == [
-        "performance", "estimated_performance", "drift", "new_data", "new_class", "schedule"
+        "performance", "estimated_performance", "expected_gain", "drift", "new_data",
+        "new_class", "schedule",
     ]  # fmt: skip
 
 

@@ -54,6 +54,8 @@ class CheckResult:
     estimate_degraded: list[str] = field(default_factory=list)
     estimate_note: str = ""
     trained_rows: int = 0  # rows the deployed version trained on
+    learning_curve: dict | None = None  # the deployed version's, from its metadata
+    learning_curve_note: str = ""  # why it has none
 
     @property
     def drift_detected(self) -> bool:
@@ -105,6 +107,8 @@ class CheckResult:
             "estimate_degraded": self.estimate_degraded,
             "estimate_note": self.estimate_note,
             "trained_rows": self.trained_rows,
+            "learning_curve": self.learning_curve,
+            "learning_curve_note": self.learning_curve_note,
         }
 
 
@@ -177,9 +181,20 @@ def check(
             version,
             ", ".join(f"{k}={v:.3f}" for k, v in scores.items()),
         )
-    trained = int(verified.metadata.get("training", {}).get("rows", 0))
+    training = verified.metadata.get("training", {})
     return CheckResult(
-        version, drift, batch_stats, scores, degraded, bounds, **estimated, trained_rows=trained
+        version,
+        drift,
+        batch_stats,
+        scores,
+        degraded,
+        bounds,
+        **estimated,
+        trained_rows=int(training.get("rows", 0)),
+        learning_curve=verified.metadata.get("learning_curve"),
+        learning_curve_note=training.get(
+            "learning_curve_note", "the deployed version predates learning curves"
+        ),
     )
 
 

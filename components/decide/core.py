@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 
 from driftgate import kept_rows
 from driftgate.alerts import Alert, AlertSettings, push_metrics, send
-from driftgate.components.decide import alerting
+from driftgate.components.decide import alerting, budget
 from driftgate.components.decide.gate import Findings, Trigger, cause, triggers
+from driftgate.components.decide.record import gauges, record_markdown
 from driftgate.ledger import Ledger
 from driftgate.registry import Registry
 from driftgate.settings.gate import GateSettings
@@ -23,6 +24,8 @@ class Decision:
     reason: str
     triggers: tuple[Trigger, ...] = ()
     repeat: bool = False  # the batch was processed before: nothing new to alert on
+    budget: str = ""  # the GPU budget's numbers, when one is set
+    deferred: bool = False  # a retrain was wanted but the budget said wait
 
 
 def decide(
@@ -36,7 +39,8 @@ def decide(
     """Retrains when there is no model yet, a trigger of ``gate.retrain_on`` fired, or forced.
 
     Training needs labels, and at least ``min_rows`` rows: otherwise the decision says why it
-    does not retrain.
+    does not retrain. With ``gate.budget`` set, a retrain that does not fit or is not worth its
+    price is deferred (``budget.py``); a forced one never is.
 
     Args:
         findings: What validation and the check found.
@@ -72,7 +76,20 @@ def decide(
             f"drift.min_rows={min_rows}: too little data to train on",
             verdicts,
         )
-    return Decision(True, wanted, verdicts)
+    if force:
+        return Decision(True, wanted, verdicts)
+    verdict = budget.judge(findings, gate, [t for t in verdicts if t.opens])
+    if verdict is None:
+        return Decision(True, wanted, verdicts)
+    if not verdict.allowed:
+        return Decision(
+            False,
+            f"would retrain ({wanted}) but deferred for lack of GPU budget ({verdict.note})",
+            verdicts,
+            budget=verdict.note,
+            deferred=True,
+        )
+    return Decision(True, wanted, verdicts, budget=verdict.note)
 
 
 def already_processed(entry: dict) -> Decision:
@@ -131,6 +148,8 @@ def gate_batch(
         findings.unseen_rows = kept_rows.unseen_rows(
             ledger, details["deployed_version"], batch.sha256
         ) + (batch.rows if batch.has_labels else 0)
+    findings.now = batch.at or time.time()
+    findings.spend, findings.last_cost = budget.spend_of(ledger.entries())
     decision = choose(findings)
     has_model = details.get("deployed_version") is not None
     name = ("retrain" if has_model else "bootstrap") if decision.retrain else "skip"
@@ -146,6 +165,8 @@ def gate_batch(
         "estimate": details.get("estimate"),
         "labelled": batch.has_labels,
         "rows": batch.rows,
+        "at": findings.now,
+        "deferred": decision.deferred,
     }
     lost_to = ledger.claim(batch.sha256, entry, force=force)
     if lost_to is not None:
@@ -166,87 +187,7 @@ class BatchFacts:
     has_labels: bool
     new_classes: list[str]
     validated: str = ""  # the validated batch file; its labelled rows are kept for training
-
-
-def record_markdown(decision: Decision, details: dict) -> str:
-    """The decision record: the verdict, its reason and every threshold against its value.
-
-    Args:
-        decision: The decision.
-        details: The check's findings (``CheckResult.summary()``).
-
-    Returns:
-        Markdown for the Kubeflow UI.
-    """
-    version = details.get("deployed_version")
-    lines = [
-        f"# Decision: {'RETRAIN' if decision.retrain else 'skip retraining'}",
-        "",
-        f"**Why:** {decision.reason}.",
-        "",
-        f"- deployed version: {version if version is not None else 'none'}",
-        f"- drifted features: {', '.join(details.get('drifted_features', [])) or 'none'}",
-        "",
-    ]
-    top = details.get("top_features", [])
-    if top:
-        lines += [
-            "## Drift thresholds (most drifted first)",
-            "",
-            "| feature | JS | thresholds | crossed |",
-            "|---|---|---|---|",
-        ]
-        for f in top:
-            limits = ", ".join(f"{k} {v}" for k, v in f["thresholds"].items()) or "none"
-            lines.append(
-                f"| {f['name']} | {f['js']:.4f} | {limits} | {', '.join(f['exceeded']) or 'no'} |"
-            )
-        lines.append("")
-    if decision.triggers:
-        lines += ["## Triggers", "", "| trigger | retrains | fired | value | bound |"]
-        lines.append("|---|---|---|---|---|")
-        for t in decision.triggers:
-            lines.append(
-                f"| {t.name} | {'yes' if t.enabled else 'no'} | "
-                f"{'**yes**' if t.fired else 'no'} | {t.value} | {t.bound} |"
-            )
-        lines.append("")
-    performance = details.get("performance")
-    if performance:
-        lines += [
-            "## Deployed model on this batch",
-            "",
-            "| metric | value | minimum | verdict |",
-            "|---|---|---|---|",
-        ]
-        bounds = details.get("performance_thresholds", {})
-        for metric, value in performance.items():
-            bound = bounds.get(metric)
-            verdict = (
-                "–"
-                if bound is None
-                else ("**under**" if metric in details.get("degraded", []) else "ok")
-            )
-            lines.append(
-                f"| {metric} | {value:.4f} | {bound if bound is not None else '–'} | {verdict} |"
-            )
-        lines.append("")
-    lines += [f"> ⚠ {w}" for w in details.get("warnings", [])]
-    return "\n".join(lines) + "\n"
-
-
-def gauges(decision: Decision, details: dict) -> dict[str, dict[tuple, float]]:
-    """Prometheus gauges (``driftgate.monitoring.METRICS``): drift, scores, the decision."""
-    return {
-        "feature_js_divergence": {(n,): js for n, js in details.get("feature_js", {}).items()},
-        "deployed_model_score_ratio": {
-            (m, "measured"): v for m, v in (details.get("performance") or {}).items() if v == v
-        },
-        "drift_detected": {(): float(bool(details.get("drift_detected")))},
-        "performance_degraded": {(): float(bool(details.get("degraded")))},
-        "retrain_decision": {(): float(decision.retrain)},
-        "last_run_timestamp_seconds": {(): time.time()},
-    }
+    at: float | None = None  # the run's time in seconds since the epoch (None: now)
 
 
 @dataclass

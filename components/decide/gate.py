@@ -6,6 +6,12 @@
   probabilities (confidence-based, as NannyML's CBPE) is under the bound. Trusted only when the
   version's calibration error, measured at training time, is under
   ``gate.max_calibration_error``.
+- ``expected_gain``: the deployed version's learning curve (measured at training time on
+  nested subsets of its rows, ``components/train/curve.py``) predicts that a retrain on the
+  window at hand — the rows it trained on plus the labelled rows it never saw — gains at least
+  ``gate.min_expected_gain`` over its own held-out score, at the lower bound of the gain's
+  one-sided ``gate.expected_gain_confidence`` interval. No change is needed: on a stable
+  stream it retrains while the curve is steep and stops once it is flat.
 - ``drift``: the drift rule fired. By default drift is reported and alerted but opens the gate
   only as a fallback, when neither measured nor trusted estimated performance is available.
 - ``new_data``: the features drifted, and the labelled rows the deployed model never trained
@@ -23,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from driftgate.learning_curve import LearningCurve
 from driftgate.settings.gate import GateSettings
 
 
@@ -45,6 +52,11 @@ class Findings:
     runs_since_retrain: int | None = None
     trained_rows: int = 0
     unseen_rows: int = 0
+    learning_curve: dict | None = None
+    learning_curve_note: str = ""
+    spend: list[tuple[float, float]] = field(default_factory=list)  # (time, GPU-hours) spent
+    last_cost: float | None = None  # GPU-hours of the latest training
+    now: float = 0.0  # the run's time (seconds since the epoch)
 
     @classmethod
     def from_check(
@@ -72,6 +84,8 @@ class Findings:
             new_classes=list(new_classes),
             runs_since_retrain=runs_since_retrain,
             trained_rows=int(details.get("trained_rows", 0)),
+            learning_curve=details.get("learning_curve"),
+            learning_curve_note=details.get("learning_curve_note", ""),
         )
 
 
@@ -84,6 +98,8 @@ class Trigger:
     fired: bool
     value: str
     bound: str
+    gain: tuple[float, float, float] | None = None  # expected_gain: central, low, high
+    rows: tuple[int, int] | None = None  # expected_gain: training rows now and then
 
     @property
     def opens(self) -> bool:
@@ -158,7 +174,30 @@ def triggers(f: Findings, gate: GateSettings) -> list[Trigger]:
         "unknown" if runs is None else f"{runs} run(s) since the last retrain",
         f"every {gate.every_runs} runs" if gate.every_runs else "off",
     )
-    return [performance, estimated, drift, new_data, new_class, schedule]
+    return [performance, estimated, expected_gain(f, gate), drift, new_data, new_class, schedule]
+
+
+def expected_gain(f: Findings, gate: GateSettings) -> Trigger:
+    """The ``expected_gain`` trigger: what the rows at hand would add, from the curve."""
+    enabled = "expected_gain" in gate.retrain_on
+    bound = f"gain ≥ {gate.min_expected_gain:g} at {gate.expected_gain_confidence:.0%} confidence"
+    if not f.learning_curve:
+        note = f.learning_curve_note or "no learning curve stored with the deployed version"
+        return Trigger("expected_gain", enabled, False, note, bound)
+    curve = LearningCurve.from_dict(f.learning_curve)
+    now = max(f.trained_rows, curve.rows[-1])
+    then = int(now + f.unseen_rows * curve.train_share)
+    then = min(then, max(curve.max_rows, now)) if curve.max_rows else then
+    if then <= now:
+        return Trigger("expected_gain", enabled, False, "no rows the deployed model lacks", bound)
+    central, low, high = curve.gain(now, then, gate.expected_gain_confidence)
+    unit = " (share of RMSE)" if curve.lower_is_better else ""
+    value = (
+        f"{curve.metric} {curve.score_at(now):.4f} at {now:,} rows → {curve.score_at(then):.4f} "
+        f"at {then:,}: gain {central:+.4f} [{low:+.4f}, {high:+.4f}]{unit}"
+    )
+    fired = low >= gate.min_expected_gain
+    return Trigger("expected_gain", enabled, fired, value, bound, (central, low, high), (now, then))
 
 
 def cause(trigger: Trigger) -> str:
@@ -174,6 +213,7 @@ def cause(trigger: Trigger) -> str:
             if "fallback" in trigger.bound
             else ""
         ),
+        "expected_gain": f"more data is worth it ({trigger.value}; {trigger.bound})",
         "new_data": f"new labelled data under drift ({trigger.value}; {trigger.bound})",
         "new_class": f"new class {trigger.value} in the labels",
         "schedule": f"scheduled retrain ({trigger.value})",

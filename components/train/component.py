@@ -105,6 +105,8 @@ def train(
     )
     seconds = time.monotonic() - started
     model.metadata.update(train_seconds=seconds, gpus=gpus_in_pod())
+    # What the GPU budget (gate.budget) counts: decide claimed this batch's ledger entry.
+    Ledger(registry).update(batch_sha256, gpu_hours=round(seconds * gpus_in_pod() / 3600, 6))
     model.metadata["mlflow"] = mlflow.log_training(
         mlflow.TrackingSettings.model_validate_json(tracking),
         run_id,

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
-from driftgate import __version__, tasks
-from driftgate.components.train import warm
-from driftgate.components.train.window import BATCH_COLUMN
-from driftgate.errors import ConfigError, DataError
+from driftgate import tasks
+from driftgate.components.train import curve, warm
+from driftgate.components.train.family import model_metadata, outcomes, train_model
+from driftgate.errors import DataError
 from driftgate.estimation import calibration_error
 from driftgate.integrity import VerifiedDir, verify, write_manifest
 from driftgate.metrics import classification_metrics, regression_metrics
@@ -92,6 +93,8 @@ def fit(
     The held-out rows come from the batch's rows at the end of the window (stratified by class,
     random for regression). The model's calibration error on them is stored in its metadata:
     the gate trusts its confidence-based performance estimate only when that error is small.
+    So is the learning curve (``curve.py``), from which the gate predicts what more rows are
+    worth.
 
     Raises:
         DataError: A classification window has fewer than two classes.
@@ -128,78 +131,16 @@ def fit(
     )
     model_dir.mkdir(parents=True, exist_ok=True)
     x = feature_arrays(train_table, list(kinds.numeric), list(kinds.categorical))
-    y = target_array(train_table, label, classes)
-    tuned: dict = {}
     mode = warm.choose(settings, deployed, kinds, classes, x)
-    if settings.family == "custom":
-        from driftgate.components.train import custom
-
-        history, hyper, fmt = custom.train_custom(
-            settings.custom,
-            custom.context(
-                (train_table.drop_columns([BATCH_COLUMN]), eval_table.drop_columns([BATCH_COLUMN])),
-                kinds,
-                task,
-                classes,
-                settings.seed,
-                deployed,
-            ),
-            model_dir,
-            tensorboard_dir,
-        )
-    elif settings.family == "keras" and task == tasks.REGRESSION:
-        raise ConfigError(
-            f"training.family keras builds a classifier, but label {label!r} is a regression "
-            "target",
-            hint="use training.family sklearn or custom",
-        )
-    elif settings.family == "keras":
-        from driftgate.components.train import keras_trainer
-
-        keras_settings = settings.keras
-        if mode.start is not None:
-            keras_settings = keras_settings.model_copy(
-                update={
-                    "epochs": settings.warm_start.epochs,
-                    "learning_rate": settings.warm_start.learning_rate
-                    or keras_settings.learning_rate,
-                }
-            )
-        elif settings.tuning.enabled:
-            from driftgate.components.train.keras_tuning import tune
-
-            keras_settings, tuned = tune(
-                x, y, kinds, classes, keras_settings, settings.tuning, settings.seed
-            )
-        history, hyper, fmt = keras_trainer.train_and_export(
-            x,
-            y,
-            kinds,
-            classes,
-            keras_settings,
-            settings.seed,
-            model_dir,
-            tensorboard_dir,
-            check_inputs=feature_arrays(eval_table, list(kinds.numeric), list(kinds.categorical)),
-            start=mode.start,
-        )
-    else:
-        from driftgate.components.train import sklearn_trainer
-
-        sklearn_settings = settings.sklearn
-        if settings.tuning.enabled and mode.start is None:
-            sklearn_settings, tuned = sklearn_trainer.tune(
-                x, y, kinds, sklearn_settings, settings.tuning, settings.seed, task
-            )
-        history, hyper, fmt = sklearn_trainer.train_and_save(
-            x, y, kinds, sklearn_settings, settings.seed, model_dir, task, mode.start,
-            settings.warm_start,
-        )  # fmt: skip
-    metadata = _model_metadata(
-        kinds, classes, settings, fmt, hyper, history, train_table, eval_table
+    started = time.monotonic()
+    trained = train_model(
+        train_table, eval_table, kinds, task, classes, settings, model_dir, tensorboard_dir,
+        mode, deployed,
+    )  # fmt: skip
+    metadata = model_metadata(kinds, classes, settings, trained, train_table, eval_table, task)
+    metadata["training"].update(
+        mode=mode.used, mode_reason=mode.reason, fit_seconds=round(time.monotonic() - started, 3)
     )
-    metadata.update(task=task, tuning=tuned)
-    metadata["training"].update(mode=mode.used, mode_reason=mode.reason)
     write_manifest(model_dir, metadata)
     scorer = load_scorer(verify(model_dir), fast=True)
     if not classes:
@@ -211,42 +152,28 @@ def fit(
         primary = classification_metrics(held_out_labels, probabilities, classes)["accuracy"]
         error = calibration_error(probabilities, target_array(eval_table, label, classes))
         metadata["training"]["calibration_error"] = round(error, 6)
-        write_manifest(model_dir, metadata)  # with the calibration the gate's estimate needs
+    measured = curve.measure(
+        train_table,
+        eval_table,
+        kinds,
+        task,
+        classes,
+        trained,
+        outcomes(scorer, eval_table, label, classes),
+        mode,
+        settings.window.rows,
+    )
+    metadata["learning_curve"] = measured.curve
+    metadata["training"]["learning_curve_note"] = measured.note
+    write_manifest(model_dir, metadata)  # with what the gate's estimate and expected gain need
     return Fitted(
         model_dir,
         window,
         eval_table,
         classes,
         train_table.num_rows,
-        history,
-        hyper,
+        trained.history,
+        trained.hyperparameters,
         primary,
         mode,
     )
-
-
-def _model_metadata(
-    kinds: FeatureKinds,
-    classes: list[str],
-    settings: TrainingSettings,
-    fmt: str,
-    hyper: dict,
-    history: dict,
-    train_table: pa.Table,
-    eval_table: pa.Table,
-) -> dict:
-    return {
-        "format": fmt,
-        "family": settings.family,
-        "classes": classes,
-        "label": kinds.label,
-        "features": {"numeric": list(kinds.numeric), "categorical": list(kinds.categorical)},
-        "hyperparameters": hyper,
-        "training": {
-            "rows": train_table.num_rows,
-            "eval_rows": eval_table.num_rows,
-            "seed": settings.seed,
-            **history,
-        },
-        "code_version": __version__,
-    }

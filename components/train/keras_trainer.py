@@ -130,7 +130,7 @@ def train_and_export(
     settings,
     seed: int,
     model_dir: Path,
-    tensorboard_dir: Path,
+    tensorboard_dir: Path | None,
     check_inputs: dict[str, np.ndarray],
     start: Mirror | None = None,
 ) -> tuple[dict, dict, str]:
@@ -144,7 +144,7 @@ def train_and_export(
         settings: :class:`KerasSettings`.
         seed: Seed for initialisation and shuffling (ops are made deterministic).
         model_dir: Export directory.
-        tensorboard_dir: Where per-epoch logs go.
+        tensorboard_dir: Where per-epoch logs go (None: no TensorBoard logs).
         check_inputs: Rows on which the mirror must reproduce the SavedModel.
         start: The deployed weights to continue from (a warm start; ``settings.epochs`` may
             then be 0, which exports them unchanged).
@@ -167,10 +167,11 @@ def train_and_export(
         .shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
         .batch(settings.rows_per_step(len(y)))
     )
-    callbacks = [
-        keras.callbacks.TensorBoard(log_dir=str(tensorboard_dir), write_graph=False),
-        _EpochLog(settings.epochs),
-    ]
+    callbacks: list[keras.callbacks.Callback] = [_EpochLog(settings.epochs)]
+    if tensorboard_dir is not None:
+        callbacks.append(
+            keras.callbacks.TensorBoard(log_dir=str(tensorboard_dir), write_graph=False)
+        )
     if settings.patience:
         callbacks.append(
             keras.callbacks.EarlyStopping(

@@ -42,7 +42,9 @@ class GateSettings(BaseModel):
             over the deployed model worth paying for, in the primary metric: accuracy points
             for classification; for regression, the share by which RMSE falls (0.005: 0.5 %).
         expected_gain_confidence: How sure the prediction must be: the gain's lower bound at
-            this one-sided confidence must reach ``min_expected_gain``.
+            this one-sided confidence must reach ``min_expected_gain``. Moderate by default: a
+            retrain that gains less than predicted costs its GPU time, but the evaluation still
+            refuses a worse candidate, while a retrain not made costs quality on every batch.
         budget: GPU-hours per period; None spends without a limit.
         new_data_ratio: For ``new_data``: labelled rows not trained on, as a multiple of the
             rows the deployed model trained on, that drift needs to open the gate.
@@ -63,7 +65,7 @@ class GateSettings(BaseModel):
     ]
     drift_fallback: bool = True
     min_expected_gain: float = Field(0.005, gt=0)
-    expected_gain_confidence: float = Field(0.9, gt=0.5, lt=1)
+    expected_gain_confidence: float = Field(0.8, gt=0.5, lt=1)
     budget: BudgetSettings | None = None
     new_data_ratio: float = Field(2.0, gt=0)
     every_runs: int = Field(0, ge=0)
