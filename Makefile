@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PIP    := $(BIN)/python -m pip --disable-pip-version-check
 
-.PHONY: demo test lint unit compile bench bench-replay bench-optimise lock image image-test cluster-test clean help
+.PHONY: demo test lint unit compile bench bench-replay bench-optimise lock image image-test cluster-test docs clean help
 .DEFAULT_GOAL := help
 
 help: ## list the targets
@@ -75,6 +75,18 @@ MOTO_VERSION := 5.2.5
 	$(PYTHON) -m venv .venv-moto
 	.venv-moto/bin/python -m pip --disable-pip-version-check install --quiet 'moto[server]==$(MOTO_VERSION)'
 	@touch $@
+
+# The docs site: the references are generated with .venv's python (they import driftgate), then
+# MkDocs Material, from its own virtualenv and lock, builds site/ (broken links fail the build).
+DOCS_VENV := .venv-docs
+$(DOCS_VENV)/.installed: requirements-docs.lock
+	@test -x $(DOCS_VENV)/bin/python || $(PYTHON) -m venv $(DOCS_VENV)
+	$(DOCS_VENV)/bin/python -m pip --disable-pip-version-check install --quiet -r requirements-docs.lock
+	@touch $@
+
+docs: $(STAMP) $(DOCS_VENV)/.installed ## the docs site into site/ (config and CLI references generated from the code)
+	$(BIN)/python scripts/docs_reference.py .docs-generated
+	NO_MKDOCS_2_WARNING=1 $(DOCS_VENV)/bin/mkdocs build --strict
 
 clean: ## remove the virtualenvs and local run outputs
 	rm -rf $(VENV) .venv-moto .driftgate local_outputs
