@@ -3,7 +3,7 @@
 Totals per policy: trainings (``retrains``, the bootstrap included, since it costs the same),
 pushes, the mean, least and (for an error such as RMSE) largest prequential primary metric over
 the batches that have one, training seconds and GPU-hours (training seconds × the configured
-accelerator count / 3600).
+accelerator count / 3600), and the retrains the GPU budget (``gate.budget``) deferred.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ def totals(records: list[BatchRecord], metric: str, accelerators: int) -> dict:
         **({f"max_{metric}": max(scores) if scores else None} if metric in LOWER else {}),
         "train_seconds": round(seconds, 3),
         "gpu_hours": round(seconds * accelerators / 3600, 6),
+        "deferred": sum(r.deferred for r in records),  # retrains the GPU budget put off
     }
 
 

@@ -63,7 +63,8 @@ def test_replay_json_has_the_documented_shape(four_policies, stream):
     assert list(document["policies"]) == ["never", "always", "every:2", "gate"]
     for body in document["policies"].values():
         assert set(body["totals"]) == {
-            "retrains", "pushes", "mean_accuracy", "min_accuracy", "train_seconds", "gpu_hours"
+            "retrains", "pushes", "mean_accuracy", "min_accuracy", "train_seconds", "gpu_hours",
+            "deferred",
         }  # fmt: skip
         assert len(body["batches"]) == 4
         for entry in body["batches"]:

@@ -23,6 +23,7 @@ from driftgate.components.check.performance import (
     reference_metrics,
     score,
 )
+from driftgate.curve_plot import learning_curve_html
 from driftgate.integrity import VerifiedDir
 from driftgate.registry import REFERENCE_SAMPLE, REFERENCE_STATS, Registry
 from driftgate.report import drift_html, drift_markdown
@@ -233,7 +234,10 @@ def run_step(
         html = f"<!DOCTYPE html><html><body><p>{text}</p></body></html>"
     else:
         context = {"model": registry.model, "deployed version": str(result.deployed_version)}
-        html = drift_html(result.drift, f"Drift of {registry.model}", context)
+        html = drift_html(result.drift, f"Drift of {registry.model}", context).replace(
+            "</body>",
+            learning_curve_html(result.learning_curve, result.learning_curve_note) + "</body>",
+        )
         text = drift_markdown(result.drift)
     if result.performance is not None:
         scores = ", ".join(f"{k} {v:.3f}" for k, v in result.performance.items())
