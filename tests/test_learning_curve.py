@@ -135,3 +135,15 @@ def test_the_budget_defers_the_lowest_value_retrain_first():
 def test_a_forced_run_is_never_deferred():
     gate, history = _budgeted(spent=0.99)
     assert decide(_findings(STEEP, 3000, **history), gate, force=True).retrain
+
+
+def test_the_decision_record_shows_the_curve_the_prediction_and_the_bound():
+    from driftgate.components.decide.record import record_markdown
+
+    findings = _findings(STEEP, 3000)
+    decision = decide(findings, GateSettings())
+    text = record_markdown(decision, {"deployed_version": 3, "learning_curve": STEEP.to_dict()})
+    assert "## Learning curve of the deployed version" in text
+    assert "| 250 |" in text and "| 2,000 |" in text
+    assert "| expected_gain | yes | **yes** | accuracy" in text
+    assert "gain ≥ 0.005 at 80% confidence" in text

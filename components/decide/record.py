@@ -53,6 +53,7 @@ def record_markdown(decision: Decision, details: dict) -> str:
                 f"{'**yes**' if t.fired else 'no'} | {t.value} | {t.bound} |"
             )
         lines.append("")
+    lines += _curve_lines(details.get("learning_curve"))
     performance = details.get("performance")
     if performance:
         lines += [
@@ -89,3 +90,22 @@ def gauges(decision: Decision, details: dict) -> dict[str, dict[tuple, float]]:
         "retrain_decision": {(): float(decision.retrain)},
         "last_run_timestamp_seconds": {(): time.time()},
     }
+
+
+def _curve_lines(curve: dict | None) -> list[str]:
+    """The deployed version's learning-curve points and fit (``expected_gain`` reads them)."""
+    if not curve:
+        return []
+    a, b, c = curve["params"]
+    lines = [
+        "## Learning curve of the deployed version",
+        "",
+        f"Fit: error = {a:.4f} + {b:.3f} · rows^−{c:.3f} ({len(curve.get('bootstrap', []))} "
+        f"bootstrap fits over its held-out rows; {curve.get('seconds', 0):.1f} s of subset "
+        "training).",
+        "",
+        f"| training rows | {curve['metric']} |",
+        "|---|---|",
+    ]
+    lines += [f"| {n:,} | {s:.4f} |" for n, s in zip(curve["rows"], curve["scores"], strict=True)]
+    return [*lines, ""]
