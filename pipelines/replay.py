@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow.parquet as pq
-from tensorflow_metadata.proto.v0 import schema_pb2
 
 from driftgate.components.check import core as check_core
 from driftgate.components.check import performance as check_performance
@@ -38,7 +37,7 @@ from driftgate.ledger import Ledger
 from driftgate.pipelines.config import Config
 from driftgate.pipelines.config_checks import named_columns
 from driftgate.pipelines.policies import Policy
-from driftgate.pipelines.replay_record import BatchRecord, largest_drift
+from driftgate.pipelines.replay_record import BatchRecord, Labelled, largest_drift, without_column
 from driftgate.registry import (
     REFERENCE_SAMPLE,
     REFERENCE_STATS,
@@ -48,18 +47,6 @@ from driftgate.registry import (
 )
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class _Labelled:
-    """A batch whose labels have arrived, validated and ready to score and train on."""
-
-    path: Path
-    source: str
-    sha256: str
-    schema: schema_pb2.Schema
-    rows: int
-    new_classes: list[str]
 
 
 @dataclass
@@ -82,6 +69,13 @@ class PolicyRun:
             keep_versions=self.config.registry.keep_versions,
         )
         self.label = self.config.data.label
+        # A schedule never reads a learning curve: the baselines train without one, so their
+        # GPU-hours are what a cron job would pay, and the gate pays for its own curves.
+        training = self.config.training
+        if self.policy.kind != "gate":
+            curve = training.learning_curve.model_copy(update={"enabled": False})
+            training = training.model_copy(update={"learning_curve": curve})
+        self._training = training
         self._pending: dict[int, tuple[Path, str]] = {}  # index -> labelled copy, its SHA-256
 
     def run(self, batches: list[str]) -> list[BatchRecord]:
@@ -111,7 +105,7 @@ class PolicyRun:
         gate_input = work / "ingested.parquet"
         if self.label_delay:
             self._pending[index] = (gate_input, ingested.sha256)
-            gate_input = _without_column(gate_input, self.label, work / "unlabelled.parquet")
+            gate_input = without_column(gate_input, self.label, work / "unlabelled.parquet")
         record = BatchRecord(name, "skip", "", served, served)
         try:
             validated = self._validate(gate_input, work / "validated.parquet", batch)
@@ -122,7 +116,7 @@ class PolicyRun:
             labelled = self._labels_arriving(index)
             record.labels_from = labelled and labelled.source.rsplit("/", 1)[-1]
         elif validated.has_labels:
-            labelled = _Labelled(
+            labelled = Labelled(
                 work / "validated.parquet",
                 batch,
                 ingested.sha256,
@@ -204,7 +198,7 @@ class PolicyRun:
         step.raise_if_blocked()
         return step.result
 
-    def _labels_arriving(self, index: int) -> _Labelled | None:
+    def _labels_arriving(self, index: int) -> Labelled | None:
         """Scores the model that served batch ``index - K`` on its now visible labels."""
         arriving = index - self.label_delay
         if arriving < 0:
@@ -221,13 +215,13 @@ class PolicyRun:
             record.metrics = check_performance.score(
                 self.registry.verified(record.served_version), pq.read_table(dest), self.label
             )
-        return _Labelled(
+        return Labelled(
             dest, record.batch, sha256, validated.schema, validated.rows, validated.new_classes
         )
 
     def _retrain(
         self,
-        data: _Labelled | None,
+        data: Labelled | None,
         parent: int | None,
         work: Path,
         record: BatchRecord,
@@ -255,7 +249,7 @@ class PolicyRun:
                 data.schema,
                 self.registry,
                 parent,
-                self.config.training,
+                self._training,
                 self.config.drift,
                 outputs,
                 data.source,
@@ -303,11 +297,3 @@ class PolicyRun:
             provenance,
         )
         record.pushed = pushed.promoted
-
-
-def _without_column(source: Path, column: str, dest: Path) -> Path:
-    table = pq.read_table(source)
-    if column in table.column_names:
-        table = table.drop_columns([column])
-    pq.write_table(table, dest)
-    return dest

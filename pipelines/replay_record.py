@@ -1,8 +1,12 @@
-"""One scheduled run of a replay, as ``replay.json`` stores it."""
+"""One scheduled run of a replay, as ``replay.json`` stores it, and the batches it works on."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow.parquet as pq
+from tensorflow_metadata.proto.v0 import schema_pb2
 
 from driftgate.components.check.core import CheckResult
 
@@ -41,3 +45,24 @@ def largest_drift(checked: CheckResult) -> dict | None:
         "value": round(float(top.metrics["js"]), 6),
         "drifted": list(checked.drift.drifted_features),
     }
+
+
+@dataclass
+class Labelled:
+    """A batch whose labels have arrived, validated and ready to score and train on."""
+
+    path: Path
+    source: str
+    sha256: str
+    schema: schema_pb2.Schema
+    rows: int
+    new_classes: list[str]
+
+
+def without_column(source: Path, column: str, dest: Path) -> Path:
+    """A copy of ``source`` without ``column`` (the batch the gate sees under a label delay)."""
+    table = pq.read_table(source)
+    if column in table.column_names:
+        table = table.drop_columns([column])
+    pq.write_table(table, dest)
+    return dest
