@@ -2,13 +2,14 @@
 
 The task is fixed when the first batch's schema is inferred: a regression label is a ``FLOAT``
 feature in the schema, a classification label a ``BYTES`` one. Every later step reads it from the
-schema or the model's metadata, so the task travels with the deployed model.
+schema or the model's metadata, so the task travels with the deployed model; why it was chosen
+travels as a comment in the schema's annotation (:func:`record_choice`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -24,6 +25,7 @@ REGRESSION: Task = "regression"
 # A numeric label with at least this many distinct values (and this share of rows) is a target.
 MIN_DISTINCT_TARGETS = 20
 MIN_DISTINCT_SHARE = 0.05
+REASON_NOTE = "task chosen because "  # the schema annotation that records why
 
 CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "calibration")
 REGRESSION_METRICS = REGRESSION_METRIC_NAMES
@@ -36,14 +38,26 @@ def metrics_of(task: Task) -> tuple[str, ...]:
     return REGRESSION_METRICS if task == REGRESSION else CLASSIFICATION_METRICS
 
 
-def infer_task(values: Iterable[pa.Array]) -> Task:
-    """Regression when every label parses as a number and there are many distinct values.
+class TaskChoice(NamedTuple):
+    """A task and why it was chosen (the run summary and the validate log show both)."""
+
+    task: Task
+    reason: str
+
+
+def explain_task(values: Iterable[pa.Array]) -> TaskChoice:
+    """Regression for a numeric label with a non-integer value or with many distinct values.
+
+    Text that parses as numbers counts as numbers ("18.5" is a decimal); any other text is a
+    class name. A label of integer values (``3``, ``"18.0"``) is a regression target only with
+    at least :data:`MIN_DISTINCT_TARGETS` distinct values, and that many per
+    :data:`MIN_DISTINCT_SHARE` of the rows; fewer are class codes.
 
     Args:
         values: Chunks of the label column (text or numbers; nulls are ignored).
 
     Returns:
-        ``regression`` or ``classification``.
+        The task and a clause saying why (``"has non-integer values such as 18.5"``).
     """
     distinct: set[float] = set()
     rows = 0
@@ -54,23 +68,62 @@ def infer_task(values: Iterable[pa.Array]) -> Task:
             try:
                 chunk = pc.cast(pc.utf8_trim_whitespace(chunk), pa.float64())
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                return CLASSIFICATION
+                return TaskChoice(CLASSIFICATION, "holds text that is not all numbers")
         elif not (pa.types.is_integer(chunk.type) or pa.types.is_floating(chunk.type)):
-            return CLASSIFICATION
+            return TaskChoice(CLASSIFICATION, f"holds {chunk.type} values, not numbers")
+        if pa.types.is_floating(chunk.type):
+            finite = chunk.filter(pc.is_finite(chunk))
+            fraction = finite.filter(pc.not_equal(finite, pc.floor(finite)))
+            if len(fraction):
+                example = fraction[0].as_py()
+                return TaskChoice(REGRESSION, f"has non-integer values such as {example:g}")
         distinct.update(pc.unique(chunk).to_pylist())
-    many = len(distinct) >= MIN_DISTINCT_TARGETS and len(distinct) >= MIN_DISTINCT_SHARE * rows
-    return REGRESSION if many else CLASSIFICATION
+    counted = f"{len(distinct)} distinct integer values in {rows} rows"
+    if len(distinct) >= MIN_DISTINCT_TARGETS and len(distinct) >= MIN_DISTINCT_SHARE * rows:
+        return TaskChoice(REGRESSION, f"has {counted}")
+    return TaskChoice(
+        CLASSIFICATION,
+        f"has {counted} (under {MIN_DISTINCT_TARGETS}, or under "
+        f"{MIN_DISTINCT_SHARE:.0%} of the rows: class codes)",
+    )
 
 
-def first_batch_task(setting: str, batch_path: str, label: str, columns: list[str]) -> Task:
-    """The task of a new model: the configured one, or inferred from the first batch's label."""
+def infer_task(values: Iterable[pa.Array]) -> Task:
+    """The task :func:`explain_task` chooses for a label column."""
+    return explain_task(values).task
+
+
+def first_batch_task(setting: str, batch_path: str, label: str, columns: list[str]) -> TaskChoice:
+    """The task of a new model: the configured one, or inferred from the first batch's label.
+
+    Args:
+        setting: ``data.task``.
+        batch_path: The first batch (Parquet).
+        label: The label column.
+        columns: The batch's columns.
+
+    Returns:
+        The task and why: ``data.task is regression`` or what the first batch's label holds.
+    """
     from driftgate.tabular.parquetfile import iter_parquet
 
     if setting in (CLASSIFICATION, REGRESSION):
-        return setting  # type: ignore[return-value]
+        return TaskChoice(setting, f"data.task is {setting}")  # type: ignore[arg-type]
     if label not in columns:
-        return CLASSIFICATION
-    return infer_task(batch.column(0) for batch in iter_parquet(batch_path, columns=[label]))
+        return TaskChoice(CLASSIFICATION, f"data.task is auto and the first batch has no {label!r}")
+    task, why = explain_task(batch.column(0) for batch in iter_parquet(batch_path, columns=[label]))
+    return TaskChoice(task, f"data.task is auto and label {label!r} in the first batch {why}")
+
+
+def record_choice(schema: schema_pb2.Schema, choice: TaskChoice) -> None:
+    """Notes in the schema why its task was chosen, so the reason travels with the model."""
+    schema.annotation.comment.append(f"{REASON_NOTE}{choice.reason}")
+
+
+def reason_of(schema: schema_pb2.Schema) -> str | None:
+    """Why the schema's task was chosen (see :func:`record_choice`); None for older schemas."""
+    notes = [c for c in schema.annotation.comment if c.startswith(REASON_NOTE)]
+    return notes[-1].removeprefix(REASON_NOTE) if notes else None
 
 
 def task_of(schema: schema_pb2.Schema) -> Task:

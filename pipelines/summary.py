@@ -30,15 +30,16 @@ def decision_line(summary: RunSummary) -> str:
 def task_line(summary: RunSummary) -> str | None:
     """The learning task the schema fixes, or None when validation did not get that far."""
     from driftgate.schema import feature_kinds, load_schema
-    from driftgate.tasks import REGRESSION, task_of
+    from driftgate.tasks import REGRESSION, reason_of, task_of
 
     record = summary.tasks.get("validate")
     if record is None or record.status != "succeeded" or not record.artifact("schema").is_file():
         return None
     schema = load_schema(record.artifact("schema"))
     task, label = task_of(schema), feature_kinds(schema).label
-    why = "is numeric with many distinct values" if task == REGRESSION else "holds class names"
-    return f"task: {task} (label {label!r} {why})"
+    kind = "numbers" if task == REGRESSION else "class names"
+    why = reason_of(schema) or f"the schema's label {label!r} holds {kind}"
+    return f"task: {task} ({why})"
 
 
 def drift_lines(details: dict | None) -> list[str]:

@@ -61,8 +61,9 @@ def validate(
     arrow_schema = pq.read_schema(batch_path)
     inferred = schema is None
     if schema is None:
-        task = tasks.first_batch_task(data.task, str(batch_path), data.label, arrow_schema.names)
-        log.info("task: %s (data.task is %s)", task, data.task)
+        choice = tasks.first_batch_task(data.task, str(batch_path), data.label, arrow_schema.names)
+        task = choice.task
+        log.info("task: %s (%s)", task, choice.reason)
         schema = schemas.infer_schema(
             iter_parquet(str(batch_path)),
             arrow_schema,
@@ -74,6 +75,7 @@ def validate(
             presence_slack=settings.presence_slack,
             numeric_label=task == tasks.REGRESSION,
         )
+        tasks.record_choice(schema, choice)
     validator = Validator(schema, data, settings)
     anomalies, keep, has_labels = validator.columns_anomalies(arrow_schema.names)
     rows, stats = validator.run(iter_parquet(str(batch_path), columns=keep), dest, keep)
