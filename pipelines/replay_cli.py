@@ -29,6 +29,13 @@ policies:
   every:K          retrain on every K-th batch (0, K, 2K, ...)
   gate             the config's own gate
   gate:OTHER.yaml  another config's gate (drift, performance and gate settings)
+
+--tune searches the gate's main settings (gate.min_expected_gain, drift.thresholds.js and .linf,
+gate.new_data_ratio, gate.budget.gpu_hours) over these batches: trial 0 is the config's own
+settings, the others a seeded random sample of a small grid, each the gate policy replayed over
+every batch. The choice reads only the first --tune-split of the batches; the later batches are
+held out and report the chosen and the current settings side by side. Writes tuned-gate.yaml (the
+fields that changed), tuned-config.yaml, tune.md and tune.json into --output.
 """
 
 
@@ -71,6 +78,30 @@ def add_parser(sub: argparse._SubParsersAction, config_help: str) -> None:
         metavar="DIR",
         help="where replay.json, replay.md, replay.html and each policy's registry go "
         "(default: %(default)s)",
+    )
+    tune = replay.add_argument_group("tuning the gate (--tune)")
+    tune.add_argument(
+        "--tune",
+        action="store_true",
+        help="search the gate's main settings on the earlier batches, report on the later ones "
+        "(replays the gate only: no --policy)",
+    )
+    tune.add_argument(
+        "--trials",
+        metavar="N",
+        help="trials, the current settings included; each replays every batch (default: 8)",
+    )
+    tune.add_argument(
+        "--tune-split",
+        metavar="F",
+        help="share of the batches, oldest first, that selection reads; the rest are held out "
+        "(default: 0.67)",
+    )
+    tune.add_argument(
+        "--max-gpu-hours",
+        metavar="H",
+        help="most GPU-hours over the whole history, scaled to the fit part's share of the "
+        "batches (default: the current settings' spend on the fit part + 10 %%)",
     )
     replay.set_defaults(func=cmd_replay)
 
@@ -149,14 +180,22 @@ def cmd_replay(args: argparse.Namespace) -> int:
         print(line, flush=True)
 
     config = load_config(args.config)
-    policies = parse_policies(
-        args.policy, config, Path(args.config).parent if args.config else None
-    )
+    tuning = {"--trials": args.trials, "--tune-split": args.tune_split,
+              "--max-gpu-hours": args.max_gpu_hours}  # fmt: skip
+    stray = next((flag for flag, value in tuning.items() if value is not None), None)
+    if stray and not args.tune:
+        raise ConfigError("needs --tune", file=stray)
+    config_dir = Path(args.config).parent if args.config else None
+    policies = [] if args.tune else parse_policies(args.policy, config, config_dir)
     try:
         batches = list_batches(args.batches)
     except DataError as exc:
         raise DataError(exc.problem, file=f"--batches {args.batches}", hint=exc.hint) from exc
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if args.tune:
+        from driftgate.pipelines.tune_cli import cmd_tune
+
+        return cmd_tune(args, config, batches, say)
     document = replay(config, batches, policies, Path(args.output), args.label_delay, say)
     say("")
     say(markdown(document, "totals").split("\n", 2)[2].rstrip())
