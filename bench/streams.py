@@ -2,19 +2,23 @@
 and one real dataset with a natural time order.
 
 Every stream is a list of batches (pandas frames) written as ``batch-NNN.parquet``; the config is
-the default config apart from ``data.label``. Generators, seeds, batch sizes and drift points are
-in ``STREAMS`` below and in bench/README.md.
+the default config apart from ``data.label`` and the stream's ``settings`` (only ``regression``
+has any: ``training.family: sklearn``, since the default Keras family builds classifiers only).
+Generators, seeds, batch sizes and drift points are in ``STREAMS`` below and in bench/README.md.
 """
 
 from __future__ import annotations
 
 import gzip
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
+
+from driftgate.pipelines.tune import merged
 
 BATCHES = 20
 ROWS = 2000
@@ -28,6 +32,7 @@ class Stream:
     label: str
     description: str
     make: Callable[[], list[pd.DataFrame]]
+    settings: dict = field(default_factory=dict)  # config settings besides data.label
 
 
 def _agrawal_rows(function: int, seed: int) -> Iterator[dict]:
@@ -104,6 +109,27 @@ def stable() -> list[pd.DataFrame]:
     return [_take(rows, ROWS) for _ in range(BATCHES)]
 
 
+def stable_small() -> list[pd.DataFrame]:
+    """Agrawal function 1, one seed, 16 batches: no drift at all, but a small bootstrap batch
+    (500 rows, then 1,500 rows a batch), so the first model is far from what the data gathered
+    later would give it.
+    """
+    rows = _agrawal_rows(1, seed=71)
+    return [_take(rows, 500 if b == 0 else 1500) for b in range(16)]
+
+
+def regression() -> list[pd.DataFrame]:
+    """River's Friedman regression generator (y = 10 sin(pi x0 x1) + 20 (x2 - 0.5)^2 + 10 x3 +
+    5 x4 + N(0, 1) noise; x0-x9 uniform on [0, 1], x5-x9 irrelevant), one seed, 16 batches of
+    1,500 rows: a stable concept with a numeric label (every value distinct: a regression).
+    """
+    from river.datasets import synth
+
+    stream = synth.Friedman(seed=81)
+    rows = ({**{f"x{k}": v for k, v in x.items()}, "target": y} for x, y in stream)
+    return [_take(rows, 1500) for _ in range(16)]
+
+
 def sp500() -> list[pd.DataFrame]:
     """River's bundled S&P 500 daily returns (Feb 2013 – Feb 2018, 1,257 trading days).
 
@@ -178,6 +204,14 @@ STREAMS = {
         Stream("gradual", "class", gradual.__doc__ or "", gradual),
         Stream("feature_drift", "class", feature_drift.__doc__ or "", feature_drift),
         Stream("stable", "class", stable.__doc__ or "", stable),
+        Stream("stable_small", "class", stable_small.__doc__ or "", stable_small),
+        Stream(
+            "regression",
+            "target",
+            regression.__doc__ or "",
+            regression,
+            {"training": {"family": "sklearn"}},
+        ),
         Stream("sp500", "direction", sp500.__doc__ or "", sp500),
         Stream("new_class", "weather", new_class.__doc__ or "", new_class),
         Stream("boundary_shift", "class", boundary_shift.__doc__ or "", boundary_shift),
@@ -185,12 +219,17 @@ STREAMS = {
 }
 
 
+def stream_settings(stream: Stream, extra: dict | None = None) -> dict:
+    """The stream's config settings (its label and ``settings``), with ``extra`` merged over."""
+    return merged({"data": {"label": stream.label}, **stream.settings}, extra or {})
+
+
 def write_stream(stream: Stream, directory: Path) -> Path:
-    """Writes a stream's batches and its config (default but for the label) into ``directory``."""
+    """Writes a stream's batches and its config (default but for its settings) to ``directory``."""
     batches = directory / "batches"
     batches.mkdir(parents=True, exist_ok=True)
     for i, frame in enumerate(stream.make()):
         frame.to_parquet(batches / f"batch-{i:03d}.parquet", index=False)
     config = directory / "config.yaml"
-    config.write_text(f"data:\n  label: {stream.label}\n")
+    config.write_text(yaml.safe_dump(stream_settings(stream), sort_keys=False))
     return config
