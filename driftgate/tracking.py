@@ -66,7 +66,12 @@ class MlflowSettings(BaseModel):
 
 
 class TrackingSettings(BaseModel):
-    """Experiment tracking (``tracking.mlflow``)."""
+    """Experiment tracking (``tracking.mlflow``).
+
+    Attributes:
+        mlflow: The MLflow server, experiment, registered model and credentials Secret (its
+            ``uri`` unset, the default: nothing is tracked).
+    """
 
     model_config = ConfigDict(extra="forbid")
 

@@ -23,7 +23,16 @@ ABSOLUTE = r"^/"
 
 
 class Toleration(BaseModel):
-    """A Kubernetes toleration for the training pod."""
+    """A Kubernetes toleration for the training pod.
+
+    Attributes:
+        key: The taint key it matches (null, with ``Exists``: every taint key).
+        operator: ``Exists`` matches the key whatever its value; ``Equal`` only ``value``.
+        value: The taint value ``Equal`` compares with (null with ``Exists``: any value).
+        effect: The taint effect it tolerates (null: every effect).
+        toleration_seconds: With ``NoExecute``, seconds the pod stays on a node after the taint
+            appears before it is evicted (null: it stays).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -35,7 +44,26 @@ class Toleration(BaseModel):
 
 
 class StepSettings(BaseModel):
-    """Resources and run policy of one step; unset fields fall back to ``defaults``."""
+    """Resources and run policy of one step; unset fields fall back to ``defaults``.
+
+    Attributes:
+        cpu_request: CPU the step's pod requests, a Kubernetes quantity (``500m``: half a core;
+            null: from ``defaults``, else none requested).
+        cpu_limit: The most CPU the pod may use, a Kubernetes quantity (null: from
+            ``defaults``, else no limit).
+        memory_request: Memory the pod requests, a Kubernetes quantity (``1Gi``; null: from
+            ``defaults``, else none requested).
+        memory_limit: The most memory the pod may use before it is killed, a Kubernetes
+            quantity (``4Gi``; null: from ``defaults``, else no limit).
+        timeout_seconds: Seconds the pod may run before Kubernetes stops it and the step fails
+            (``activeDeadlineSeconds``; null: from ``defaults``, else no timeout).
+        caching: Whether KFP may reuse an earlier run's outputs for the same inputs (null: from
+            ``defaults``, else on, except for ingest, validate and check, which stay uncached).
+        retries: Times KFP reruns the step after it fails, 0 to 10 (null: from ``defaults``,
+            else no retry).
+        retry_backoff: Wait before the first retry in seconds (``120s``), doubled for each
+            further one (null: from ``defaults``, else retry at once).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -58,6 +86,19 @@ class GpuSettings(BaseModel):
 
     The defaults fit the NVIDIA GPU operator: nodes labelled ``nvidia.com/gpu.present=true``
     and tainted ``nvidia.com/gpu:NoSchedule``.
+
+    Attributes:
+        enabled: Puts the train step on a GPU node: it requests ``count`` ``accelerator``
+            devices, with ``node_selector`` and ``tolerations`` (false: it runs on CPU like the
+            other steps and the fields below are not used).
+        accelerator: The extended resource the train pod requests (``nvidia.com/gpu``: the
+            NVIDIA device plugin's).
+        count: Accelerators the train pod requests, its resource limit; ``replay`` counts
+            GPU-hours as training seconds × this.
+        node_selector: Node labels the train pod must land on, label to value (the default:
+            nodes the GPU operator marks as having a GPU).
+        tolerations: Taints of the GPU nodes the train pod tolerates (the default: the GPU
+            operator's ``nvidia.com/gpu`` taint, any value, effect ``NoSchedule``).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -78,11 +119,19 @@ class PlatformSettings(BaseModel):
         image_pull_secrets: Secrets for pulling the component image.
         registry_pvc: PVC mounted at ``registry_mount_path`` on every step (each reads or writes
             the registry or its batch ledger; null: the registry is reachable otherwise).
+        registry_mount_path: Absolute path where ``registry_pvc`` is mounted in each step's pod;
+            while it is set, ``registry_uri`` must lie under this path (checked on loading).
         data_pvc: PVC with incoming batches, mounted at ``data_mount_path`` on ingest.
+        data_mount_path: Absolute path where ``data_pvc`` is mounted in the ingest pod; while it
+            is set, a local ``batch_uri`` must lie under this path (checked on loading).
         signing_secret: Secret holding the manifest signing key (README, "Tamper evidence"),
             mounted read-only at ``signing_mount_path`` on the steps that verify, load, write
             or sign models, with ``$DRIFTGATE_SIGNING_KEY_FILE`` naming its
             ``signing_secret_key`` file there (null: signing off).
+        signing_secret_key: The key in ``signing_secret`` that holds the signing key; it is
+            the file name under ``signing_mount_path``.
+        signing_mount_path: Absolute path where ``signing_secret`` is mounted, read-only, in
+            the pods of the steps that verify, load, write or sign models.
         defaults: Resources, timeout and retries of every step.
         steps: Per-step overrides (``train``, ``evaluate``, …).
         gpu: The train step's accelerator, node selector and tolerations.

@@ -25,36 +25,6 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined, to_jsonable_python
 from typing_extensions import is_typeddict
 
-# Fields without a description today, in modules whose docstrings this script's owners do not
-# edit. Each is listed on every run; document it in its class's ``Attributes:`` section and
-# delete its line here (the script fails while a documented field is still listed).
-UNDOCUMENTED: frozenset[str] = frozenset(
-    {
-        "driftgate.pipelines.platform.Toleration.key",
-        "driftgate.pipelines.platform.Toleration.operator",
-        "driftgate.pipelines.platform.Toleration.value",
-        "driftgate.pipelines.platform.Toleration.effect",
-        "driftgate.pipelines.platform.Toleration.toleration_seconds",
-        "driftgate.pipelines.platform.StepSettings.cpu_request",
-        "driftgate.pipelines.platform.StepSettings.cpu_limit",
-        "driftgate.pipelines.platform.StepSettings.memory_request",
-        "driftgate.pipelines.platform.StepSettings.memory_limit",
-        "driftgate.pipelines.platform.StepSettings.timeout_seconds",
-        "driftgate.pipelines.platform.StepSettings.caching",
-        "driftgate.pipelines.platform.StepSettings.retries",
-        "driftgate.pipelines.platform.StepSettings.retry_backoff",
-        "driftgate.pipelines.platform.PlatformSettings.registry_mount_path",
-        "driftgate.pipelines.platform.PlatformSettings.data_mount_path",
-        "driftgate.pipelines.platform.PlatformSettings.signing_secret_key",
-        "driftgate.pipelines.platform.PlatformSettings.signing_mount_path",
-        "driftgate.pipelines.platform.GpuSettings.enabled",
-        "driftgate.pipelines.platform.GpuSettings.accelerator",
-        "driftgate.pipelines.platform.GpuSettings.count",
-        "driftgate.pipelines.platform.GpuSettings.node_selector",
-        "driftgate.pipelines.platform.GpuSettings.tolerations",
-        "driftgate.tracking.TrackingSettings.mlflow",
-    }
-)
 SECTION = re.compile(r"^(?P<indent>\s*)(?P<title>[A-Z][A-Za-z ]*):\s*$")
 ENTRY = re.compile(r"^(?P<name>\w+)(?: \([^)]*\))?:\s*(?P<text>.*)$")
 ROLE = re.compile(r":(?:mod|class|func|meth|attr|data|obj):`~?([^`]+)`")
@@ -198,29 +168,19 @@ def config_fields(root: type, prefix: str = "") -> list[FieldDoc]:
     return rows
 
 
-def check_described(rows: list[FieldDoc], allowed: frozenset[str] = UNDOCUMENTED) -> list[str]:
-    """The allowed undescribed fields' names; raises for any other, naming each.
+def check_described(rows: list[FieldDoc]) -> None:
+    """Raises for every field without a description, naming each.
 
     Raises:
-        SystemExit: A field has no description and is not in ``allowed``, or a field in
-            ``allowed`` has one now (delete it from the list).
+        SystemExit: A field has no description.
     """
-    missing = {r.owner: r.name for r in rows if r.description == UNDESCRIBED}
-    new = sorted(f"{name} ({owner})" for owner, name in missing.items() if owner not in allowed)
-    if new:
+    missing = sorted(f"{r.name} ({r.owner})" for r in rows if r.description == UNDESCRIBED)
+    if missing:
         raise SystemExit(
             "docs_reference: config field(s) without a description: "
-            + "; ".join(new)
+            + "; ".join(missing)
             + ": add each to its class's Attributes: docstring section"
         )
-    known = {r.owner for r in rows}
-    stale = sorted(allowed & known - set(missing))
-    if stale:
-        raise SystemExit(
-            "docs_reference: described now, delete from UNDOCUMENTED in scripts/docs_reference.py: "
-            + ", ".join(stale)
-        )
-    return sorted(missing.values())
 
 
 def _cell(text: str) -> str:
@@ -248,8 +208,7 @@ def config_page(rows: list[FieldDoc]) -> str:
             name = f'<span id="{_anchor(row.name)}"></span>`{row.name}`'
             default = row.default if row.default[0] == "(" else f"`{_cell(row.default)}`"
             default = "required" if row.default == "required" else default
-            text = "*not documented yet*" if row.description == UNDESCRIBED else row.description
-            out.append(f"| {name} | `{_cell(row.type)}` | {default} | {_cell(text)} |")
+            out.append(f"| {name} | `{_cell(row.type)}` | {default} | {_cell(row.description)} |")
     return "\n".join(out).lstrip() + "\n"
 
 
@@ -327,12 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     from driftgate.pipelines.config import Config
 
     rows = config_fields(Config)
-    if undescribed := check_described(rows):
-        print(
-            f"warning: {len(undescribed)} config field(s) listed in UNDOCUMENTED have no "
-            f"description yet: {', '.join(undescribed)}",
-            file=sys.stderr,
-        )
+    check_described(rows)
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / "config.md").write_text(config_page(rows))
     parser = build_parser()
