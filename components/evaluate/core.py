@@ -3,8 +3,10 @@
 Both models' probabilities are computed here and handed to TFMA as materialized predictions
 (:mod:`.analysis`). The blessing follows the TFX Evaluator: every value threshold must hold on
 every slice, every change threshold against the baseline must hold on every slice, and on the
-first run (no baseline) change thresholds are skipped. :func:`run` is the whole step: the
-verdict, the optimised model (:mod:`.optimised`), alerts, gauges, MLflow and the record.
+first run (no baseline) change thresholds are skipped; a failed accuracy change threshold blocks
+only when a paired test on the same rows finds the regression significant (:mod:`.changes`).
+:func:`run` is the whole step: the verdict, the optimised model (:mod:`.optimised`), alerts,
+gauges, MLflow and the record.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import pyarrow.parquet as pq
 
 from driftgate import tracking
 from driftgate.alerts import Alert, AlertSettings, push_metrics, send
-from driftgate.components.evaluate import analysis
+from driftgate.components.evaluate import analysis, changes
 from driftgate.components.evaluate.blessing import floor_waiver
 from driftgate.components.evaluate.optimised import Optimised, optimise_candidate
 from driftgate.components.evaluate.record import (
@@ -123,16 +125,23 @@ def evaluate(
     config = analysis.eval_config(settings, len(classes), baseline is not None, slices)
     records, validation = analysis.run_tfma(frame, config, baseline is not None, output)
     metrics = analysis.classification_metrics(records, complete)
-    failures = analysis.classification_failures(validation)
+    failures, tests = changes.judge(
+        analysis.classification_failures(validation),
+        changes.slice_masks(frame, slices),
+        changes.classification_judges(labels, predictions, settings),
+    )
     waived = floor_waiver(failures, metrics.get(OVERALL, {}), settings.rescue_margin)
     result = EvaluationResult(
-        analysis.passed(validation, settings, baseline is not None) or waived is not None,
+        analysis.passed(validation, settings, baseline is not None)
+        or changes.cleared(validation, failures, tests)
+        or waived is not None,
         baseline_version,
         classes,
         metrics,
         failures,
         unjudged,
         under_floor=waived or [],
+        change_tests=tests,
     )
     for name, probabilities in predictions.items():
         result.confusion[name], result.roc[name] = _curves(labels, probabilities, len(classes))

@@ -6,6 +6,7 @@ import math
 from dataclasses import asdict, dataclass, field
 
 from driftgate.alerts import Alert
+from driftgate.stats.paired import PairedTest
 
 OVERALL = "overall"
 MISSING = "(missing)"
@@ -20,9 +21,15 @@ class ThresholdFailure:
     kind: str  # "value" / "max" (bounds), "change" / "increase" (against the baseline)
     bound: float
     value: float
+    p_value: float | None = None  # the paired test's, for a change kept as significant
+    test: str = ""  # that test's name
 
     def describe(self) -> str:
-        """One sentence: which threshold failed, where, and by how much."""
+        """One sentence: which threshold failed, where, by how much (and the paired p-value)."""
+        text = self._sentence()
+        return f"{text} ({self.test} p = {self.p_value:.3g})" if self.p_value is not None else text
+
+    def _sentence(self) -> str:
         if self.kind == "max":
             return (
                 f"{self.metric} on {self.slice} is {self.value:.4f}, over the maximum "
@@ -45,6 +52,37 @@ class ThresholdFailure:
 
 
 @dataclass
+class ChangeTest:
+    """A change threshold on one slice, judged by a paired test on that slice's rows.
+
+    Attributes:
+        metric: ``accuracy``, ``rmse`` or ``mae``.
+        slice: ``overall`` or ``feature=value``.
+        tfma_failed: Whether TFMA's bare comparison failed the threshold.
+        test: The paired test; a TFMA failure blocks the blessing only when it is significant.
+    """
+
+    metric: str
+    slice: str
+    tfma_failed: bool
+    test: PairedTest
+
+    @property
+    def cleared(self) -> bool:
+        """A TFMA failure that the paired test found no significant change in."""
+        return self.tfma_failed and not self.test.significant
+
+    def to_dict(self) -> dict:
+        """JSON-friendly form: metric, slice, TFMA's verdict and the test's facts."""
+        return {
+            "metric": self.metric,
+            "slice": self.slice,
+            "tfma_failed": self.tfma_failed,
+            **self.test.to_dict(),
+        }
+
+
+@dataclass
 class EvaluationResult:
     """The verdict and the numbers behind it."""
 
@@ -59,6 +97,7 @@ class EvaluationResult:
     under_floor: list[str] = field(default_factory=list)  # floors waived: still under them
     task: str = "classification"
     residuals: dict[str, dict[str, float]] = field(default_factory=dict)  # model -> summary
+    change_tests: list[ChangeTest] = field(default_factory=list)  # paired tests of changes
 
     def overall(self, model: str = "candidate") -> dict[str, float]:
         """The model's metrics on the whole eval set."""
@@ -66,7 +105,7 @@ class EvaluationResult:
 
     def to_dict(self) -> dict:
         """JSON-friendly form (stored with the pushed version)."""
-        return asdict(self)
+        return {**asdict(self), "change_tests": [t.to_dict() for t in self.change_tests]}
 
     def reason(self) -> str:
         """Why the candidate was blessed or rejected."""
@@ -78,6 +117,18 @@ class EvaluationResult:
             )
             if self.under_floor:
                 return "blessed, still under the floor: " + "; ".join(self.under_floor)
+            cleared = [
+                f"{t.metric} on {t.slice} {t.test.change:+.4f}, p = {t.test.p_value:.3g}"
+                for t in self.change_tests
+                if t.cleared
+            ]
+            if cleared:
+                shown = "; ".join(cleared[:4]) + ("; …" if len(cleared) > 4 else "")
+                return (
+                    f"blessed: no significant regression against version {self.baseline_version}"
+                    f" (the bare comparison failed {len(cleared)} change threshold(s), none "
+                    f"significant in a paired test: {shown})"
+                )
             return f"blessed: every threshold holds on every slice ({against})"
         return "rejected: " + "; ".join(f.describe() for f in self.failures)
 
@@ -136,12 +187,16 @@ def record_markdown(result: EvaluationResult) -> str:
         lines += [
             "## Failed thresholds",
             "",
-            "| metric | slice | kind | bound | value |",
-            "|---|---|---|---|---|",
+            "| metric | slice | kind | bound | value | paired p-value |",
+            "|---|---|---|---|---|---|",
         ]
         for f in result.failures:
-            lines.append(f"| {f.metric} | {f.slice} | {f.kind} | {f.bound:.4f} | {f.value:.4f} |")
+            p = "–" if f.p_value is None else f"{f.p_value:.3g}"
+            lines.append(
+                f"| {f.metric} | {f.slice} | {f.kind} | {f.bound:.4f} | {f.value:.4f} | {p} |"
+            )
         lines.append("")
+    lines += change_test_lines(result.change_tests)
     lines += [
         "## Metrics by slice",
         "",
@@ -159,6 +214,30 @@ def record_markdown(result: EvaluationResult) -> str:
             diff_text = "–" if diff is None or math.isnan(diff) else f"{diff:+.4f}"
             lines.append(f"| {slice_name} | {metric} | {value:.4f} | {base_text} | {diff_text} |")
     return "\n".join(lines) + "\n"
+
+
+def change_test_lines(tests: list[ChangeTest]) -> list[str]:
+    """The record's table of change thresholds judged by a paired test (none: no lines)."""
+    if not tests:
+        return []
+    confidence = tests[0].test.confidence
+    lines = [
+        f"## Change thresholds, paired test on the same rows ({confidence:.0%} confidence)",
+        "",
+        "A failed bare comparison (TFMA) blocks the blessing only when the regression is "
+        "significant.",
+        "",
+        "| metric | slice | allowed | change | rows | test | p-value | TFMA alone | verdict |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for t in tests:
+        p = t.test
+        lines.append(
+            f"| {t.metric} | {t.slice} | {p.allowed:.4f} | {p.change:+.4f} | {p.evidence} | "
+            f"{p.method} | {p.p_value:.3g} | {'failed' if t.tfma_failed else 'holds'} | "
+            f"{p.verdict} |"
+        )
+    return [*lines, ""]
 
 
 def gauges(result: EvaluationResult, counters: dict[str, float]) -> dict[str, dict[tuple, float]]:

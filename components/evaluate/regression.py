@@ -3,7 +3,9 @@
 The same blessing rule as for classifiers (the TFX Evaluator's): value thresholds on every judged
 slice, change thresholds against the deployed model, none of those on the first run. RMSE and
 MAE bounds are maxima and may not rise by more than their change threshold; R² bounds are minima.
-When no change threshold names a regression metric, RMSE may not rise at all.
+When no change threshold names a regression metric, RMSE may not rise at all. A failed RMSE or MAE
+change threshold blocks only when a paired test on the same rows finds the rise significant
+(:mod:`.changes`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from driftgate import tasks
-from driftgate.components.evaluate import analysis
+from driftgate.components.evaluate import analysis, changes
 from driftgate.components.evaluate.record import MISSING, EvaluationResult, ThresholdFailure
 from driftgate.integrity import VerifiedDir
 from driftgate.scoring import load_scorer
@@ -177,18 +179,24 @@ def evaluate(
             metrics.setdefault(slice_name, {}).setdefault(model, {})[name] = (
                 entry.value.double_value.value
             )
-    failures = [
-        _failure(per_slice, failure)
-        for per_slice in validation.metric_validations_per_slice
-        for failure in per_slice.failures
-    ]
+    failures, tests = changes.judge(
+        [
+            _failure(per_slice, failure)
+            for per_slice in validation.metric_validations_per_slice
+            for failure in per_slice.failures
+        ],
+        changes.slice_masks(frame, slices),
+        changes.regression_judges(targets, predictions, settings),
+    )
     result = EvaluationResult(
-        analysis.passed(validation, settings, baseline is not None),
+        analysis.passed(validation, settings, baseline is not None)
+        or changes.cleared(validation, failures, tests),
         baseline_version,
         [],
         metrics,
         failures,
         unjudged,
+        change_tests=tests,
     )
     result.task = tasks.REGRESSION
     result.residuals = {m: residual_summary(targets, p) for m, p in predictions.items()}
