@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 import shutil
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from driftgate.locking import file_lock
 from driftgate.pipelines.config import Config, load_config
 from driftgate.pipelines.demo import penguins
 
@@ -29,15 +31,29 @@ def config() -> Config:
     return load_config(None)
 
 
+def shared_dir(tmp_path_factory) -> Path:
+    """A temporary folder every xdist worker of this session sees (its own one without xdist)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory):
-    """The demo's runs (see ``pipelines/demo.py``) against one registry, run once."""
+    """The demo's runs (see ``pipelines/demo.py``) against one registry, run once per session.
+
+    Under xdist the first worker that needs it runs it; the others wait on a lock and read its
+    summaries. Tests copy the registry (``deployed_registry``) before changing anything.
+    """
     from driftgate.pipelines.demo import run_demo
 
-    workdir = tmp_path_factory.mktemp("demo")
-    summaries = run_demo(load_config(None), workdir, lambda line: None)
-    assert len(summaries) == 5, [s.error for s in summaries]
-    return workdir, summaries
+    root = shared_dir(tmp_path_factory)
+    workdir, done = root / "demo", root / "demo-summaries.pickle"
+    with file_lock(root / "demo.lock", timeout=1800, holder="another worker's demo"):
+        if not done.exists():
+            summaries = run_demo(load_config(None), workdir, lambda line: None)
+            assert len(summaries) == 5, [s.error for s in summaries]
+            done.write_bytes(pickle.dumps(summaries))
+    return workdir, pickle.loads(done.read_bytes())
 
 
 @pytest.fixture
@@ -56,3 +72,32 @@ def tree_digest(root: Path) -> str:
         if path.is_file():
             digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(config, items):
+    """Under xdist: tests that share a module-scoped fixture run on one worker, slow ones first.
+
+    ``make test`` runs ``--dist loadgroup``: a module fixture (a server, a trained model, a
+    pipeline run) is built once per worker, so its module's tests form one ``xdist_group``;
+    every other test is scheduled alone. Sending slow tests (and then the demo's users) out
+    first keeps one long module from starting last.
+    """
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    for item in items:
+        definitions = getattr(item, "_fixtureinfo", None)
+        scopes = {
+            d.scope
+            for ds in (definitions.name2fixturedefs.values() if definitions else ())
+            for d in ds
+        }
+        if scopes & {"module", "class", "package"}:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+    def rank(item) -> int:
+        if "demo" in getattr(item, "fixturenames", ()):
+            return 1
+        return 0 if item.get_closest_marker("slow") else 2
+
+    items.sort(key=rank)

@@ -14,22 +14,34 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from driftgate.locking import file_lock
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".cache" / "mlserver-venv"
 STAMP = VENV / ".installed"
 
 
 def ensure_venv() -> Path:
-    """Creates the MLServer environment once (reused while requirements-mlserver.txt holds)."""
+    """Creates the MLServer environment once (reused while requirements-mlserver.txt holds).
+
+    A lock beside it keeps two test workers from building it at the same time.
+    """
     pins = (ROOT / "requirements-mlserver.txt").read_text()
-    if STAMP.is_file() and STAMP.read_text() == pins:
-        return VENV / "bin" / "mlserver"
-    subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
-    pip = [str(VENV / "bin" / "python"), "-m", "pip", "install", "--quiet"]
-    subprocess.run([*pip, "--upgrade", "pip"], check=True)
-    constraints = ["-c", str(ROOT / "requirements.lock")]
-    subprocess.run(pip + constraints + ["-r", str(ROOT / "requirements-mlserver.txt")], check=True)
-    STAMP.write_text(pins)
+    VENV.parent.mkdir(parents=True, exist_ok=True)
+    with file_lock(VENV.parent / "mlserver-venv.lock", timeout=1800, holder="another worker"):
+        if STAMP.is_file() and STAMP.read_text() == pins:
+            return VENV / "bin" / "mlserver"
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
+        pip = [str(VENV / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+        subprocess.run([*pip, "--upgrade", "pip"], check=True)
+        requirements = [
+            "-c",
+            str(ROOT / "requirements.lock"),
+            "-r",
+            str(ROOT / "requirements-mlserver.txt"),
+        ]
+        subprocess.run(pip + requirements, check=True)
+        STAMP.write_text(pins)
     return VENV / "bin" / "mlserver"
 
 

@@ -19,6 +19,7 @@ import pytest
 from driftgate.components.ingest.core import ingest
 from driftgate.dataspec import DataSettings
 from driftgate.errors import DataError
+from driftgate.locking import file_lock
 from driftgate.pipelines.cli import main
 from driftgate.stats.beam import read_proto
 from driftgate.tabular.files import expand
@@ -39,8 +40,10 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def s3(tmp_path_factory):
     """moto's S3 server on 127.0.0.1, with the AWS environment pointing at it."""
-    if not (MOTO / ".installed").exists():
-        subprocess.run(["make", "-s", "-C", str(ROOT), ".venv-moto/.installed"], check=True)
+    (ROOT / ".cache").mkdir(exist_ok=True)  # the lock keeps two test workers from both building it
+    with file_lock(ROOT / ".cache" / "venv-moto.lock", timeout=1800, holder="another test worker"):
+        if not (MOTO / ".installed").exists():
+            subprocess.run(["make", "-s", "-C", str(ROOT), ".venv-moto/.installed"], check=True)
     port = _free_port()
     log = tmp_path_factory.mktemp("moto") / "server.log"
     with open(log, "w") as sink:

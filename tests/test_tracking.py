@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from driftgate.locking import file_lock
 from driftgate.pipelines.cli import main
 from driftgate.pipelines.config import Config, load_config, parse_config
 from driftgate.pipelines.demo import PATHS, prepare
@@ -71,13 +72,17 @@ def free_port() -> int:
 def mlflow_venv() -> Path:
     """The server's virtual environment, installed from its lock when missing or stale."""
     stamp = VENV / ".installed"
-    if not stamp.exists() or stamp.read_text() != LOCK.read_text():
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
-        subprocess.run(
-            [str(VENV / "bin" / "python"), "-m", "pip", "install", "--quiet", "-r", str(LOCK)],
-            check=True,
-        )
-        stamp.write_text(LOCK.read_text())
+    (ROOT / ".cache").mkdir(exist_ok=True)  # the lock keeps two test workers from both building it
+    with file_lock(
+        ROOT / ".cache" / "venv-mlflow.lock", timeout=1800, holder="another test worker"
+    ):
+        if not stamp.exists() or stamp.read_text() != LOCK.read_text():
+            subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
+            subprocess.run(
+                [str(VENV / "bin" / "python"), "-m", "pip", "install", "--quiet", "-r", str(LOCK)],
+                check=True,
+            )
+            stamp.write_text(LOCK.read_text())
     return VENV / "bin"
 
 
