@@ -22,14 +22,14 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from driftgate import optimise, pruning
 from driftgate.components.evaluate.optimised import not_held_out
 from driftgate.components.train.core import TrainOutputs, train
 from driftgate.components.validate.core import validate
-from driftgate.integrity import verify
+from driftgate.models import optimise, pruning
 from driftgate.pipelines.config import load_config
 from driftgate.pipelines.demo import penguins
-from driftgate.registry import Registry
+from driftgate.registry.integrity import verify
+from driftgate.registry.store import Registry
 from driftgate.settings.optimisation import OptimisationSettings, PruningSettings
 
 HERE = Path(__file__).parent

@@ -24,7 +24,7 @@ LN2 = math.log(2.0)
 
 
 def kinds(m: int):
-    from driftgate.schema import FeatureKinds
+    from driftgate.data.schema import FeatureKinds
 
     numeric, categorical = layout(m)
     return FeatureKinds(None, tuple(numeric), tuple(categorical))
@@ -60,8 +60,8 @@ def driftgate_results(ref, cur, settings) -> dict:
 
 def run_driftgate_stream(n: int, m: int, root: Path) -> dict:
     """Reference statistics (two passes) and the gate's pass over the batch, from Parquet."""
+    from driftgate.data.tabular.parquetfile import iter_parquet
     from driftgate.stats import DriftSettings, compute_stats, reference_stats
-    from driftgate.tabular.parquetfile import iter_parquet
 
     reference, current = dataset(root, n, m)
     settings = DriftSettings()

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from bench.streams import STREAMS, stream_settings, write_stream
-from driftgate.tasks import LOWER_IS_BETTER
+from driftgate.models.tasks import LOWER_IS_BETTER
 
 HERE = Path(__file__).parent
 DATA = HERE / "data" / "replay"
@@ -95,8 +95,8 @@ def _new_class_notes(output: Path, directory: Path, label: str) -> list[str]:
     import pyarrow.parquet as pq
 
     from driftgate.components.check.performance import score
-    from driftgate.registry import Registry
-    from driftgate.scoring import load_scorer
+    from driftgate.models.scoring import load_scorer
+    from driftgate.registry.store import Registry
 
     registry = Registry(output / "policies" / "gate" / "registry", "model")
     version = registry.production()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-DEFAULT_REGISTRY = ".driftgate/registry"
+DEFAULT_REGISTRY = ".driftgate/registry/store"
 
 
 def say(line: str) -> None:

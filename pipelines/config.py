@@ -16,9 +16,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from typing_extensions import is_typeddict
 
-from driftgate.alerts import AlertSettings
-from driftgate.dataspec import DataSettings
+from driftgate.data.dataspec import DataSettings
 from driftgate.errors import ConfigError
+from driftgate.models.serving import ServingSettings, check_servable
+from driftgate.models.tasks import check_task
+from driftgate.observe.alerts import AlertSettings
+from driftgate.observe.tracking import TrackingSettings
 from driftgate.pipelines.config_checks import (
     check_columns,
     check_data,
@@ -27,8 +30,7 @@ from driftgate.pipelines.config_checks import (
 )
 from driftgate.pipelines.platform import PlatformSettings
 from driftgate.pipelines.steps import GATE_STEPS, TRAIN_STEPS
-from driftgate.retention import RegistrySettings
-from driftgate.serving import ServingSettings, check_servable
+from driftgate.registry.retention import RegistrySettings
 from driftgate.settings.drift import DriftSettings
 from driftgate.settings.evaluation import EvaluationSettings
 from driftgate.settings.gate import GateSettings
@@ -36,8 +38,6 @@ from driftgate.settings.optimisation import OptimisationSettings, check_optimisa
 from driftgate.settings.performance import PerformanceSettings
 from driftgate.settings.training import TrainingSettings
 from driftgate.settings.validation import ValidationSettings
-from driftgate.tasks import check_task
-from driftgate.tracking import TrackingSettings
 
 DEFAULT_CONFIG = "penguins.yaml"
 

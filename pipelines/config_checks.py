@@ -16,8 +16,8 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from driftgate.errors import ConfigError, DataError
-from driftgate.metrics import CLASSIFICATION_METRIC_NAMES
-from driftgate.tasks import LOWER_IS_BETTER
+from driftgate.models.metrics import CLASSIFICATION_METRIC_NAMES
+from driftgate.models.tasks import LOWER_IS_BETTER
 
 if TYPE_CHECKING:
     from driftgate.pipelines.config import Config
@@ -154,7 +154,7 @@ def check_batch_columns(config: Config, batch_uri: str) -> None:
     Raises:
         ConfigError: A field names a column the batch does not have; names the batch.
     """
-    from driftgate.tabular.files import column_names
+    from driftgate.data.tabular.files import column_names
 
     data = config.data
     if data.features or next(named_columns(config), None) is None:

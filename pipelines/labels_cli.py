@@ -37,10 +37,10 @@ def _fmt(metrics: dict | None) -> str:
 
 def cmd_labels(args: argparse.Namespace) -> int:
     """Runs ``driftgate labels``."""
-    from driftgate.ledger import Ledger
     from driftgate.pipelines.config import load_config
-    from driftgate.realised import join_labels
-    from driftgate.registry import Registry
+    from driftgate.pipelines.realised import join_labels
+    from driftgate.registry.ledger import Ledger
+    from driftgate.registry.store import Registry
 
     config = load_config(args.config)
     ledger = Ledger(Registry(args.registry, args.model or config.model_name))

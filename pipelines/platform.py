@@ -12,10 +12,10 @@ from kfp import kubernetes
 from kfp.dsl import PipelineTask
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from driftgate.alerts import AlertSettings
-from driftgate.integrity import KEY_ENV
+from driftgate.observe.alerts import AlertSettings
+from driftgate.observe.tracking import TrackingSettings
 from driftgate.pipelines.steps import ALERTING, ALWAYS_FRESH, MODEL_STEPS, STEPS, TRACKING
-from driftgate.tracking import TrackingSettings
+from driftgate.registry.integrity import KEY_ENV
 
 QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$"
 DURATION = r"^[0-9]+s$"

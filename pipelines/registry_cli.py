@@ -36,7 +36,7 @@ def add_parser(sub: argparse._SubParsersAction, config_help: str) -> None:
 
 def _registry(args: argparse.Namespace):
     from driftgate.pipelines.config import load_config
-    from driftgate.registry import Registry
+    from driftgate.registry.store import Registry
 
     model = args.model or load_config(args.config).model_name
     return Registry(args.registry, model)
@@ -46,7 +46,7 @@ def cmd_versions(args: argparse.Namespace) -> int:
     """Lists a model's versions with their metrics, creation time and production flag."""
     import json
 
-    from driftgate.versions import describe
+    from driftgate.registry.versions import describe
 
     registry = _registry(args)
     rows = describe(registry, check=args.verify)
@@ -74,7 +74,7 @@ def cmd_versions(args: argparse.Namespace) -> int:
 
 def cmd_prune(args: argparse.Namespace) -> int:
     """Deletes old versions, never production, its parent or the previous production version."""
-    from driftgate.retention import prune
+    from driftgate.registry.retention import prune
 
     registry = _registry(args)
     deleted = prune(registry, args.keep)
@@ -89,8 +89,8 @@ def _metric(value: float | None) -> str:
 
 def cmd_rollback(args: argparse.Namespace) -> int:
     """Points production at an earlier, verified version."""
+    from driftgate.observe.tracking import follow_production
     from driftgate.pipelines.config import load_config
-    from driftgate.tracking import follow_production
 
     registry = _registry(args)
     previous, current = registry.rollback(args.to)

@@ -32,13 +32,13 @@ from driftgate.components.train import core as train_core
 from driftgate.components.validate import core as validate_core
 from driftgate.components.validate.result import ValidationResult
 from driftgate.errors import DriftgateError
-from driftgate.integrity import verify
-from driftgate.ledger import Ledger
 from driftgate.pipelines.config import Config
 from driftgate.pipelines.config_checks import named_columns
 from driftgate.pipelines.policies import Policy
 from driftgate.pipelines.replay_record import BatchRecord, Labelled, largest_drift, without_column
-from driftgate.registry import (
+from driftgate.registry.integrity import verify
+from driftgate.registry.ledger import Ledger
+from driftgate.registry.store import (
     REFERENCE_SAMPLE,
     REFERENCE_STATS,
     SCHEMA_FILE,

@@ -112,7 +112,7 @@ def check_labels(batches: list[str], config: Config) -> None:
     Raises:
         ConfigError: ``data.label`` is absent from every batch.
     """
-    from driftgate.tabular.files import column_names
+    from driftgate.data.tabular.files import column_names
 
     label, options = config.data.label, config.data.csv_options()
     if not any(label in column_names(path, options) for path in batches):
@@ -126,7 +126,7 @@ def check_labels(batches: list[str], config: Config) -> None:
 
 def primary_metric(runs: dict) -> str:
     """The task's primary metric: RMSE when the deployed models were regressors."""
-    from driftgate import tasks
+    from driftgate.models import tasks
 
     scored = [r.metrics for records in runs.values() for r in records if r.metrics]
     regression = any(tasks.PRIMARY[tasks.REGRESSION] in m for m in scored)
@@ -171,7 +171,7 @@ def replay(
 
 def cmd_replay(args: argparse.Namespace) -> int:
     """Runs ``driftgate replay``."""
-    from driftgate.batches import list_batches
+    from driftgate.data.batches import list_batches
     from driftgate.pipelines.config import load_config
     from driftgate.pipelines.policies import parse_policies
     from driftgate.pipelines.replay_report import markdown

@@ -14,7 +14,7 @@ import math
 from dataclasses import asdict
 from pathlib import Path
 
-from driftgate import tasks
+from driftgate.models import tasks
 from driftgate.pipelines.replay_record import BatchRecord
 
 LOWER = tasks.LOWER_IS_BETTER

@@ -40,10 +40,10 @@ def add_parser(sub: argparse._SubParsersAction, config_help: str) -> None:
 
 
 def _deployed(args: argparse.Namespace):
+    from driftgate.data.schema import load_schema
     from driftgate.errors import RegistryError
     from driftgate.pipelines.config import load_config
-    from driftgate.registry import SCHEMA_FILE, Registry
-    from driftgate.schema import load_schema
+    from driftgate.registry.store import SCHEMA_FILE, Registry
 
     config = load_config(args.config)
     registry = Registry(args.registry, args.model or config.model_name)
@@ -72,7 +72,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
     from driftgate.components.ingest.core import ingest
     from driftgate.components.train.window import window_schema
     from driftgate.components.validate.core import validate
-    from driftgate.schema import feature_kinds
+    from driftgate.data.schema import feature_kinds
 
     config, version, schema = _deployed(args)
     if args.schema_command == "show":

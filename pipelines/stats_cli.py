@@ -55,10 +55,10 @@ def _input_kinds(files: list[str], config):
     """Feature kinds of the first input file by column type, minus the label and excludes."""
     import pyarrow as pa
 
-    from driftgate.schema import kinds_from_arrow
-    from driftgate.tabular.csvfile import consume_csv
-    from driftgate.tabular.files import detect_format, resolve
-    from driftgate.tabular.parquetfile import data_columns, open_parquet
+    from driftgate.data.schema import kinds_from_arrow
+    from driftgate.data.tabular.csvfile import consume_csv
+    from driftgate.data.tabular.files import detect_format, resolve
+    from driftgate.data.tabular.parquetfile import data_columns, open_parquet
 
     source = resolve(files[0])
     if detect_format(source) == "parquet":
@@ -96,12 +96,12 @@ def cmd_stats(args: argparse.Namespace) -> int:
     """Computes dataset statistics with Apache Beam; with --reference, also their drift."""
     import time
 
+    from driftgate.data.schema import FeatureKinds
+    from driftgate.data.tabular.files import expand
+    from driftgate.observe.report import drift_html, drift_markdown
     from driftgate.pipelines.config import load_config
-    from driftgate.report import drift_html, drift_markdown
-    from driftgate.schema import FeatureKinds
     from driftgate.stats import compare
     from driftgate.stats.beam import read_proto, run_stats
-    from driftgate.tabular.files import expand
 
     config = load_config(args.config)
     files = expand(args.input)

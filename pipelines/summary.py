@@ -29,8 +29,8 @@ def decision_line(summary: RunSummary) -> str:
 
 def task_line(summary: RunSummary) -> str | None:
     """The learning task the schema fixes, or None when validation did not get that far."""
-    from driftgate.schema import feature_kinds, load_schema
-    from driftgate.tasks import REGRESSION, reason_of, task_of
+    from driftgate.data.schema import feature_kinds, load_schema
+    from driftgate.models.tasks import REGRESSION, reason_of, task_of
 
     record = summary.tasks.get("validate")
     if record is None or record.status != "succeeded" or not record.artifact("schema").is_file():

@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from driftgate.errors import ConfigError
+from driftgate.models.tasks import LOWER_IS_BETTER
 from driftgate.pipelines.config import Config
 from driftgate.pipelines.replay_record import BatchRecord
-from driftgate.tasks import LOWER_IS_BETTER
 
 Value = float | None
 GRID: dict[str, tuple[Value, ...]] = {

@@ -12,9 +12,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from driftgate.locking import file_lock
 from driftgate.pipelines.config import Config, load_config
 from driftgate.pipelines.demo import penguins
+from driftgate.registry.locking import file_lock
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 DATA = Path(__file__).parent / "data"

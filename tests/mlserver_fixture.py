@@ -14,7 +14,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from driftgate.locking import file_lock
+from driftgate.registry.locking import file_lock
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".cache" / "mlserver-venv"

@@ -5,8 +5,8 @@ import multiprocessing
 
 import pytest
 
-from driftgate.alert_state import AlertState, AlertStateStore, advance
 from driftgate.errors import RegistryError
+from driftgate.observe.alert_state import AlertState, AlertStateStore, advance
 
 
 def _run(state: AlertState, active: bool, i: int, remind_every: int = 3):

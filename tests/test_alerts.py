@@ -10,11 +10,11 @@ from typing import ClassVar
 
 import pytest
 
-from driftgate.alerts import Alert, AlertSettings, push_metrics, send
 from driftgate.components.decide.core import BatchFacts, decide
 from driftgate.components.decide.core import run_step as decide_step
 from driftgate.components.notify.core import run_step as notify_step
-from driftgate.registry import Registry
+from driftgate.observe.alerts import Alert, AlertSettings, push_metrics, send
+from driftgate.registry.store import Registry
 from driftgate.settings.gate import GateSettings
 
 ALERT = Alert(

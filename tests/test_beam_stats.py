@@ -4,13 +4,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from driftgate.data.schema import FeatureKinds
+from driftgate.data.tabular.csvfile import CsvOptions, consume_csv
+from driftgate.data.tabular.files import resolve
 from driftgate.pipelines.cli import main
-from driftgate.schema import FeatureKinds
 from driftgate.stats import compute_stats, reference_stats
 from driftgate.stats.beam import read_proto, run_stats
 from driftgate.stats.drift import DriftSettings
-from driftgate.tabular.csvfile import CsvOptions, consume_csv
-from driftgate.tabular.files import resolve
 
 pytestmark = pytest.mark.slow
 KINDS = FeatureKinds("species", ("bill_length_mm", "body_mass_g"), ("island", "sex"))

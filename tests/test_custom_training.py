@@ -14,11 +14,11 @@ from sklearn.datasets import load_diabetes
 
 from driftgate.components.train import custom
 from driftgate.errors import ConfigError, EntryPointError
+from driftgate.models.scoring import load_scorer
+from driftgate.models.serving import MODEL_SETTINGS
 from driftgate.pipelines.config import load_config, parse_config
 from driftgate.pipelines.local_run import run_local
-from driftgate.registry import Registry
-from driftgate.scoring import load_scorer
-from driftgate.serving import MODEL_SETTINGS
+from driftgate.registry.store import Registry
 from driftgate.settings.training import CustomSettings
 
 DATA = Path(__file__).parent / "data"
@@ -76,7 +76,7 @@ def test_thresholds_of_the_other_task_are_refused_when_the_task_is_explicit():
 def context_fields(penguins_frame):
     import pyarrow as pa
 
-    from driftgate.schema import kinds_from_arrow
+    from driftgate.data.schema import kinds_from_arrow
 
     frame = penguins_frame.dropna().drop(columns=["year"])
     table = pa.Table.from_pandas(frame, preserve_index=False)

@@ -8,8 +8,8 @@ from driftgate.components.decide.core import (
 )
 from driftgate.components.decide.gate import Findings
 from driftgate.components.decide.record import record_markdown
-from driftgate.ledger import Ledger
-from driftgate.registry import Registry
+from driftgate.registry.ledger import Ledger
+from driftgate.registry.store import Registry
 from driftgate.settings.gate import GateSettings
 
 BASE = {"has_model": True, "has_labels": True, "rows": 500, "bounds": {"accuracy": 0.9}}

@@ -4,8 +4,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from driftgate.data.schema import FeatureKinds
 from driftgate.errors import DataError
-from driftgate.schema import FeatureKinds
 from driftgate.stats import divergence
 from driftgate.stats.accumulator import DatasetStats
 from driftgate.stats.binning import binning_from_sample
@@ -148,7 +148,7 @@ def test_bonferroni_share_and_bad_inputs():
 def test_auto_thresholds_are_stored_with_the_reference_and_scale_with_the_batch():
     import pyarrow as pa
 
-    from driftgate.schema import FeatureKinds
+    from driftgate.data.schema import FeatureKinds
     from driftgate.stats import DriftSettings, compare, compute_stats, from_proto, reference_stats
 
     rng = np.random.default_rng(3)

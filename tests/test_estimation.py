@@ -6,8 +6,8 @@ from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
 
 from driftgate.errors import DataError
-from driftgate.estimation import ESTIMATED_METRICS, Estimate, calibration_error, estimate
-from driftgate.metrics import classification_metrics
+from driftgate.models.estimation import ESTIMATED_METRICS, Estimate, calibration_error, estimate
+from driftgate.models.metrics import classification_metrics
 
 
 def _draw_labels(rng: np.random.Generator, p: np.ndarray) -> np.ndarray:

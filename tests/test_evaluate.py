@@ -7,9 +7,9 @@ from driftgate.components.evaluate.core import evaluate
 from driftgate.components.evaluate.record import record_markdown
 from driftgate.components.train.core import TrainOutputs, train
 from driftgate.components.validate.core import validate
-from driftgate.dataspec import DataSettings
-from driftgate.integrity import verify
-from driftgate.registry import Registry
+from driftgate.data.dataspec import DataSettings
+from driftgate.registry.integrity import verify
+from driftgate.registry.store import Registry
 from driftgate.settings.evaluation import EvaluationSettings
 from driftgate.settings.training import TrainingSettings
 from driftgate.settings.validation import ValidationSettings

@@ -6,8 +6,8 @@ import sys
 import pytest
 
 from driftgate.errors import ConfigError
-from driftgate.integrity import VerifiedDir
-from driftgate.scoring import load_scorer
+from driftgate.models.scoring import load_scorer
+from driftgate.registry.integrity import VerifiedDir
 
 
 def test_a_model_without_mirror_in_an_image_without_tensorflow_names_the_fix(tmp_path, monkeypatch):

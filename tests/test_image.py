@@ -96,9 +96,9 @@ import kfp.dsl.executor_main
 for step in ("ingest", "validate", "check", "decide", "notify"):
     importlib.import_module(f"driftgate.components.{step}.core")
     importlib.import_module(f"driftgate.components.{step}.component")
-for module in ("driftgate.logs", "driftgate.kfp_io", "driftgate.report", "driftgate.scoring",
-               "driftgate.metrics", "driftgate.settings.gate", "google.protobuf.text_format",
-               "sklearn.metrics", "joblib", "pandas",
+for module in ("driftgate.observe.logs", "driftgate.observe.kfp_io", "driftgate.observe.report",
+               "driftgate.models.scoring", "driftgate.models.metrics", "driftgate.settings.gate",
+               "google.protobuf.text_format", "sklearn.metrics", "joblib", "pandas",
                "prometheus_client"):  # what the steps import inside their functions
     importlib.import_module(module)
 print(sorted(absent & {"tensorflow", "tensorflow_model_analysis", "apache_beam", "keras"}))

@@ -4,13 +4,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from driftgate import kept_rows
 from driftgate.components.decide.core import BatchFacts, decide, gate_batch
 from driftgate.components.decide.gate import GateSettings
 from driftgate.components.train.core import _previous_rows
 from driftgate.components.train.window import BATCH_COLUMN, labelled_rows
-from driftgate.ledger import Ledger
-from driftgate.registry import TRAINING_DATA, Registry
+from driftgate.registry import kept_rows
+from driftgate.registry.ledger import Ledger
+from driftgate.registry.store import TRAINING_DATA, Registry
 
 pytestmark = pytest.mark.slow  # the demo's registry
 

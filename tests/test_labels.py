@@ -9,9 +9,9 @@ import sys
 import pyarrow.parquet as pq
 import pytest
 
-from driftgate.ledger import Ledger
 from driftgate.pipelines.local_run import run_local
-from driftgate.registry import Registry
+from driftgate.registry.ledger import Ledger
+from driftgate.registry.store import Registry
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,7 @@ from driftgate.components.decide import budget
 from driftgate.components.decide.core import decide
 from driftgate.components.decide.gate import Findings, expected_gain
 from driftgate.components.train.curve import nested_subsets
-from driftgate.learning_curve import LearningCurve, fit_curve
+from driftgate.models.learning_curve import LearningCurve, fit_curve
 from driftgate.settings.gate import BudgetSettings, GateSettings
 
 ROWS = [250, 500, 1000, 2000]

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from driftgate.integrity import KEY_ENV
 from driftgate.pipelines.config import parse_config
 from driftgate.pipelines.retrain import compile_pipeline
 from driftgate.pipelines.steps import MODEL_STEPS, STEPS
+from driftgate.registry.integrity import KEY_ENV
 
 ROOT = Path(__file__).parent.parent
 BIN = Path(sys.executable).parent

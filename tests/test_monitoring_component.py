@@ -19,7 +19,7 @@ import yaml
 from cloudcoil.models.prometheus_operator import v1 as operator
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, text_format
 
-from driftgate.alerts import AlertSettings
+from driftgate.observe.alerts import AlertSettings
 from driftgate.pipelines.config import load_config
 from driftgate.pipelines.demo import PATHS, prepare
 from driftgate.pipelines.local_run import run_local

@@ -17,12 +17,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from driftgate.components.ingest.core import ingest
-from driftgate.dataspec import DataSettings
+from driftgate.data.dataspec import DataSettings
+from driftgate.data.tabular.files import expand
 from driftgate.errors import DataError
-from driftgate.locking import file_lock
 from driftgate.pipelines.cli import main
+from driftgate.registry.locking import file_lock
 from driftgate.stats.beam import read_proto
-from driftgate.tabular.files import expand
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).parent.parent

@@ -6,10 +6,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from driftgate.errors import ConfigError
-from driftgate.mirror import MIRROR_FILE
-from driftgate.optimise import convert, evaluate
-from driftgate.pruning import prune
-from driftgate.registry import TRAINING_DATA, Registry
+from driftgate.models.mirror import MIRROR_FILE
+from driftgate.models.optimise import convert, evaluate
+from driftgate.models.pruning import prune
+from driftgate.registry.store import TRAINING_DATA, Registry
 from driftgate.settings.optimisation import OptimisationSettings, PruningSettings
 
 pytestmark = pytest.mark.slow

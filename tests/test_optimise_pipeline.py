@@ -10,16 +10,17 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from driftgate.alerts import AlertSettings
 from driftgate.components.evaluate import core
 from driftgate.components.evaluate.optimised import not_held_out
 from driftgate.components.push.core import push
 from driftgate.errors import ConfigError, IntegrityError
-from driftgate.integrity import KEY_ENV, verify
-from driftgate.optimise import SIGNATURE, TFLITE_FILE
+from driftgate.models.optimise import SIGNATURE, TFLITE_FILE
+from driftgate.observe.alerts import AlertSettings
+from driftgate.observe.tracking import TrackingSettings
 from driftgate.pipelines.config import load_config, parse_config
 from driftgate.pipelines.local_run import run_local
-from driftgate.registry import (
+from driftgate.registry.integrity import KEY_ENV, verify
+from driftgate.registry.store import (
     EVALUATION_FILE,
     REFERENCE_SAMPLE,
     REFERENCE_STATS,
@@ -28,7 +29,6 @@ from driftgate.registry import (
     Registry,
 )
 from driftgate.settings.optimisation import OptimisationSettings, PruningSettings
-from driftgate.tracking import TrackingSettings
 
 PENGUINS = {"model_name": "penguins", "data": {"label": "species", "exclude": ["year"]}}
 

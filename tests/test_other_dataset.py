@@ -7,7 +7,7 @@ from sklearn.datasets import load_breast_cancer
 
 from driftgate.pipelines.config import parse_config
 from driftgate.pipelines.local_run import run_local
-from driftgate.registry import Registry
+from driftgate.registry.store import Registry
 
 pytestmark = pytest.mark.slow
 CONFIG = """

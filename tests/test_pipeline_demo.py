@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from driftgate.registry import Registry
+from driftgate.registry.store import Registry
 
 pytestmark = pytest.mark.slow
 ALL = ["ingest", "validate", "check", "decide", "train", "evaluate", "push", "notify"]
@@ -133,9 +133,9 @@ from driftgate.settings.performance import PerformanceSettings
 from driftgate.components.decide.core import decide
 from driftgate.components.decide.gate import Findings
 from driftgate.settings.gate import GateSettings
-from driftgate.dataspec import DataSettings
-from driftgate.registry import Registry, SCHEMA_FILE
-from driftgate.schema import load_schema
+from driftgate.data.dataspec import DataSettings
+from driftgate.registry.store import Registry, SCHEMA_FILE
+from driftgate.data.schema import load_schema
 from driftgate.stats import DriftSettings
 registry = Registry(sys.argv[2], "penguins")
 tmp = Path(tempfile.mkdtemp())

@@ -5,8 +5,8 @@ import time
 import pytest
 
 from driftgate.errors import IntegrityError, RegistryError
-from driftgate.integrity import verify
-from driftgate.registry import STAGING_PREFIX, Registry
+from driftgate.registry.integrity import verify
+from driftgate.registry.store import STAGING_PREFIX, Registry
 
 
 def push(registry, parent, content="weights", fmt="saved_model"):

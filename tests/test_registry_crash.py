@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from driftgate.crashpoints import POINTS
-from driftgate.registry import POINTER, SERVING_CONFIG, STAGING_PREFIX, Registry
+from driftgate.registry.crashpoints import POINTS
+from driftgate.registry.store import POINTER, SERVING_CONFIG, STAGING_PREFIX, Registry
 
 pytestmark = pytest.mark.slow
 PUSH = """
 import os, shutil, sys, time
 from pathlib import Path
-from driftgate.registry import Registry
+from driftgate.registry.store import Registry
 base, source, barrier = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
 registry = Registry(base, "m")
 parent = registry.production()
@@ -113,7 +113,8 @@ def test_sigkill_at_each_point_of_the_push_leaves_a_registry_that_verifies(tmp_p
 def test_every_crash_point_is_on_the_push_path():
     import inspect
 
-    from driftgate import pointer, registry
+    from driftgate.registry import pointer
+    from driftgate.registry import store as registry
 
     source = inspect.getsource(registry) + inspect.getsource(pointer)
     for point in POINTS:

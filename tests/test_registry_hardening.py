@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 from test_registry import push
 
-from driftgate import locking
 from driftgate.errors import ConfigError, IntegrityError, RegistryError
-from driftgate.integrity import sha256_file, verify
+from driftgate.models.scoring import load_scorer
 from driftgate.pipelines.cli import main
-from driftgate.registry import SERVING_CONFIG, Registry
-from driftgate.retention import prune
-from driftgate.scoring import load_scorer
+from driftgate.registry import locking
+from driftgate.registry.integrity import sha256_file, verify
+from driftgate.registry.retention import prune
+from driftgate.registry.store import SERVING_CONFIG, Registry
 
 NOBODY = 65534
 
@@ -186,7 +186,7 @@ def test_a_volume_without_working_locks_is_refused_before_a_push(
 WRITE_CONFIG = """
 import sys
 from pathlib import Path
-from driftgate.registry import write_serving_config
+from driftgate.registry.store import write_serving_config
 write_serving_config(Path(sys.argv[1]), "/models")
 """
 

@@ -217,7 +217,7 @@ def test_policy_parsing_refuses_duplicates_and_reads_other_gates(tmp_path, confi
 
 
 def test_batches_are_listed_in_name_order_without_partial_files(tmp_path):
-    from driftgate.batches import list_batches
+    from driftgate.data.batches import list_batches
 
     for name in ("b.csv", "a.parquet", ".hidden.csv", "_SUCCESS", "c.csv.tmp", "d.csv.part"):
         (tmp_path / name).write_text("x\n1\n")

@@ -10,7 +10,7 @@ from driftgate.pipelines.demo import prepare
 from driftgate.pipelines.local_run import run_local
 from driftgate.pipelines.policies import parse_policies
 from driftgate.pipelines.replay_cli import replay
-from driftgate.registry import Registry
+from driftgate.registry.store import Registry
 
 pytestmark = pytest.mark.slow
 

@@ -3,8 +3,8 @@ import re
 import numpy as np
 import pyarrow as pa
 
-from driftgate.report import drift_html, drift_markdown
-from driftgate.schema import FeatureKinds
+from driftgate.data.schema import FeatureKinds
+from driftgate.observe.report import drift_html, drift_markdown
 from driftgate.stats import DriftSettings, compare, compute_stats, reference_stats
 
 KINDS = FeatureKinds(None, ("steady", "shifted"), ("colour",))

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.spatial.distance import jensenshannon
 
-from driftgate.schema import FeatureKinds
+from driftgate.data.schema import FeatureKinds
 from driftgate.stats import (
     DatasetStats,
     DriftSettings,
@@ -205,7 +205,7 @@ def test_dictionary_encoded_columns_count_like_plain_strings():
 def test_reference_statistics_accept_dictionary_batches(tmp_path):
     import pyarrow.parquet as pq
 
-    from driftgate.tabular.parquetfile import iter_parquet
+    from driftgate.data.tabular.parquetfile import iter_parquet
 
     rng = np.random.default_rng(0)
     table = pa.table({"x": rng.normal(size=5000), "c": rng.choice(["a", "b", "c"], 5000)})

@@ -5,7 +5,7 @@ import numpy as np
 import pyarrow as pa
 from scipy import stats as scipy_stats
 
-from driftgate.report import drift_html, drift_markdown, markdown_escape
+from driftgate.observe.report import drift_html, drift_markdown, markdown_escape
 from driftgate.stats import DriftSettings, compare, compute_stats
 from driftgate.stats.beam import SampleCombineFn
 from driftgate.stats.binning import Binning, CategoricalBins, NumericBins

@@ -8,12 +8,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from driftgate.alerts import AlertSettings
 from driftgate.components.check.core import run_step as check_step
 from driftgate.components.validate.core import run_step as validate_step
-from driftgate.dataspec import DataSettings
+from driftgate.data.dataspec import DataSettings
 from driftgate.errors import ConfigError, DataError
-from driftgate.registry import Registry
+from driftgate.observe.alerts import AlertSettings
+from driftgate.registry.store import Registry
 from driftgate.settings.performance import PerformanceSettings
 from driftgate.settings.validation import ValidationSettings
 from driftgate.stats import DriftSettings

@@ -2,10 +2,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from driftgate.data.tabular.csvfile import CsvOptions, consume_csv
+from driftgate.data.tabular.files import detect_format, resolve
+from driftgate.data.tabular.parquetfile import iter_parquet
 from driftgate.errors import DataError
-from driftgate.tabular.csvfile import CsvOptions, consume_csv
-from driftgate.tabular.files import detect_format, resolve
-from driftgate.tabular.parquetfile import iter_parquet
 
 
 def read_csv(path, **options) -> pa.Table:

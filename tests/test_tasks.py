@@ -9,9 +9,9 @@ import pytest
 from sklearn import metrics
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from driftgate import tasks
-from driftgate.metrics import regression_metrics
-from driftgate.serving import mlserver_settings, write_server_files
+from driftgate.models import tasks
+from driftgate.models.metrics import regression_metrics
+from driftgate.models.serving import mlserver_settings, write_server_files
 
 
 def test_a_numeric_label_with_many_values_is_a_regression_target():
@@ -79,7 +79,7 @@ def test_integer_valued_labels_keep_the_distinct_value_rule():
 
 def test_the_first_batch_task_says_why_and_the_schema_keeps_the_reason(tmp_path):
     from driftgate.components.validate.core import validate
-    from driftgate.dataspec import DataSettings
+    from driftgate.data.dataspec import DataSettings
     from driftgate.settings.validation import ValidationSettings
 
     batch = tmp_path / "cars.parquet"

@@ -22,14 +22,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from driftgate.locking import file_lock
+from driftgate.observe.tracking import OUTBOX, MlflowSettings, TrackingSettings, log_push
 from driftgate.pipelines.cli import main
 from driftgate.pipelines.config import Config, load_config, parse_config
 from driftgate.pipelines.demo import PATHS, prepare
 from driftgate.pipelines.local_run import run_local
 from driftgate.pipelines.retrain import compile_pipeline
-from driftgate.registry import Registry
-from driftgate.tracking import OUTBOX, MlflowSettings, TrackingSettings, log_push
+from driftgate.registry.locking import file_lock
+from driftgate.registry.store import Registry
 
 ROOT = Path(__file__).parent.parent
 VENV = ROOT / ".venv-mlflow"

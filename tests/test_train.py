@@ -14,13 +14,13 @@ from driftgate.components.train.window import (
     window_schema,
 )
 from driftgate.components.validate.core import validate
-from driftgate.dataspec import DataSettings
+from driftgate.data.dataspec import DataSettings
+from driftgate.data.schema import feature_kinds
 from driftgate.errors import IntegrityError
-from driftgate.integrity import verify
-from driftgate.mirror import MIRROR_FILE
-from driftgate.registry import Registry
-from driftgate.schema import feature_kinds
-from driftgate.scoring import SavedModelScorer, load_scorer
+from driftgate.models.mirror import MIRROR_FILE
+from driftgate.models.scoring import SavedModelScorer, load_scorer
+from driftgate.registry.integrity import verify
+from driftgate.registry.store import Registry
 from driftgate.settings.training import TrainingSettings, WindowSettings
 from driftgate.settings.validation import ValidationSettings
 from driftgate.stats import DriftSettings, from_proto

@@ -6,9 +6,9 @@ from hypothesis import strategies as st
 
 from driftgate.components.validate.core import validate
 from driftgate.components.validate.result import raise_if_blocked
-from driftgate.dataspec import DataSettings
+from driftgate.data.dataspec import DataSettings
+from driftgate.data.schema import feature_kinds, get_feature
 from driftgate.errors import DataError
-from driftgate.schema import feature_kinds, get_feature
 from driftgate.settings.validation import ValidationSettings
 
 DATA = DataSettings(label="species", exclude=["year"])

@@ -11,10 +11,10 @@ from driftgate.components.train.fit import fit
 from driftgate.components.train.warm import choose
 from driftgate.components.train.window import labelled_rows
 from driftgate.components.validate.core import ValidationSettings, validate
-from driftgate.dataspec import DataSettings
-from driftgate.integrity import VerifiedDir, verify
-from driftgate.schema import feature_kinds
-from driftgate.scoring import feature_arrays, load_scorer
+from driftgate.data.dataspec import DataSettings
+from driftgate.data.schema import feature_kinds
+from driftgate.models.scoring import feature_arrays, load_scorer
+from driftgate.registry.integrity import VerifiedDir, verify
 from driftgate.settings.training import TrainingSettings
 
 CLASSES = ["Adelie", "Chinstrap", "Gentoo"]
@@ -223,7 +223,7 @@ def test_the_local_pipeline_warm_starts_from_the_deployed_version(
     deployed_registry, config, penguins_frame, tmp_path
 ):
     from driftgate.pipelines.local_run import run_local
-    from driftgate.registry import Registry
+    from driftgate.registry.store import Registry
 
     batch = tmp_path / "penguins-2009.csv"
     penguins_frame[penguins_frame.year == 2009].to_csv(batch, index=False)

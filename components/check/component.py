@@ -44,10 +44,10 @@ def check(
         metrics: Per-feature drift and deployed-model scores.
         details: The findings as JSON (read by decide and the CLI).
     """
-    from driftgate import logs
     from driftgate.components.check import core
-    from driftgate.kfp_io import log_metrics, write_json, write_text
-    from driftgate.registry import Registry
+    from driftgate.observe import logs
+    from driftgate.observe.kfp_io import log_metrics, write_json, write_text
+    from driftgate.registry.store import Registry
     from driftgate.settings.gate import GateSettings
     from driftgate.settings.performance import PerformanceSettings
     from driftgate.stats import DriftSettings

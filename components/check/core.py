@@ -23,10 +23,11 @@ from driftgate.components.check.performance import (
     reference_metrics,
     score,
 )
-from driftgate.curve_plot import learning_curve_html
-from driftgate.integrity import VerifiedDir
-from driftgate.registry import REFERENCE_SAMPLE, REFERENCE_STATS, Registry
-from driftgate.report import drift_html, drift_markdown
+from driftgate.data.tabular.parquetfile import iter_parquet
+from driftgate.observe.curve_plot import learning_curve_html
+from driftgate.observe.report import drift_html, drift_markdown
+from driftgate.registry.integrity import VerifiedDir
+from driftgate.registry.store import REFERENCE_SAMPLE, REFERENCE_STATS, Registry
 from driftgate.settings.performance import PerformanceSettings
 from driftgate.stats import (
     DatasetStats,
@@ -36,7 +37,6 @@ from driftgate.stats import (
     compute_stats,
     from_proto,
 )
-from driftgate.tabular.parquetfile import iter_parquet
 
 log = logging.getLogger(__name__)
 

@@ -13,11 +13,11 @@ from dataclasses import asdict
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from driftgate import tasks
-from driftgate.estimation import ESTIMATED_METRICS, estimate
-from driftgate.integrity import VerifiedDir
-from driftgate.metrics import classification_metrics, regression_metrics
-from driftgate.scoring import load_scorer
+from driftgate.models import tasks
+from driftgate.models.estimation import ESTIMATED_METRICS, estimate
+from driftgate.models.metrics import classification_metrics, regression_metrics
+from driftgate.models.scoring import load_scorer
+from driftgate.registry.integrity import VerifiedDir
 from driftgate.settings.performance import PerformanceSettings
 
 

@@ -2,7 +2,7 @@
 
 The state of each kind (``degradation``, ``drift``) of each deployed version lives in the
 registry next to the batch ledger (``<model>/state/v<version>/alert_state.json``), advanced under
-a lock, so it survives restarts and concurrent runs (``driftgate/alert_state.py``).
+a lock, so it survives restarts and concurrent runs (``driftgate/observe/alert_state.py``).
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from driftgate.alert_state import AlertState, AlertStateStore
-from driftgate.alerts import Alert
-from driftgate.registry import Registry
+from driftgate.observe.alert_state import AlertState, AlertStateStore
+from driftgate.observe.alerts import Alert
+from driftgate.registry.store import Registry
 
 if TYPE_CHECKING:  # the core runs the alerting, so it imports this module
     from driftgate.components.decide.core import Decision

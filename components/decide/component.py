@@ -49,11 +49,11 @@ def decide(
     Returns:
         Whether to retrain.
     """
-    from driftgate import logs
-    from driftgate.alerts import AlertSettings
     from driftgate.components.decide import core
-    from driftgate.kfp_io import read_json, write_text
-    from driftgate.registry import Registry
+    from driftgate.observe import logs
+    from driftgate.observe.alerts import AlertSettings
+    from driftgate.observe.kfp_io import read_json, write_text
+    from driftgate.registry.store import Registry
     from driftgate.settings.gate import GateSettings
 
     logs.setup()

@@ -6,13 +6,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from driftgate import kept_rows
-from driftgate.alerts import Alert, AlertSettings, push_metrics, send
 from driftgate.components.decide import alerting, budget
 from driftgate.components.decide.gate import Findings, Trigger, cause, triggers
 from driftgate.components.decide.record import gauges, record_markdown
-from driftgate.ledger import Ledger
-from driftgate.registry import Registry
+from driftgate.observe.alerts import Alert, AlertSettings, push_metrics, send
+from driftgate.registry import kept_rows
+from driftgate.registry.ledger import Ledger
+from driftgate.registry.store import Registry
 from driftgate.settings.gate import GateSettings
 
 

@@ -15,7 +15,7 @@
 - ``drift``: the drift rule fired. By default drift is reported and alerted but opens the gate
   only as a fallback, when neither measured nor trusted estimated performance is available.
 - ``new_data``: the features drifted, and the labelled rows the deployed model never trained
-  on (every labelled batch it served, kept by ``driftgate.kept_rows``) reach
+  on (every labelled batch it served, kept by ``driftgate.registry.kept_rows``) reach
   ``gate.new_data_ratio`` times the rows it trained on. Drift that does not hurt today still
   moves the inputs toward regions the model saw little of; once that much new labelled data is
   at hand, a candidate trained on all of it is likely to be better, and the evaluation pushes it
@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from driftgate.learning_curve import LearningCurve
+from driftgate.models.learning_curve import LearningCurve
 from driftgate.settings.gate import GateSettings
 
 

@@ -79,7 +79,7 @@ def record_markdown(decision: Decision, details: dict) -> str:
 
 
 def gauges(decision: Decision, details: dict) -> dict[str, dict[tuple, float]]:
-    """Prometheus gauges (``driftgate.monitoring.METRICS``): drift, scores, the decision."""
+    """Prometheus gauges (``driftgate.observe.monitoring.METRICS``): drift, scores, the decision."""
     return {
         "feature_js_divergence": {(n,): js for n, js in details.get("feature_js", {}).items()},
         "deployed_model_score_ratio": {

@@ -19,8 +19,8 @@ from functools import partial
 
 import numpy as np
 
-from driftgate import tasks
 from driftgate.components.evaluate.record import OVERALL, ChangeTest, ThresholdFailure
+from driftgate.models import tasks
 from driftgate.settings.evaluation import EvaluationSettings
 from driftgate.stats import paired
 

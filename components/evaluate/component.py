@@ -64,14 +64,14 @@ def evaluate(
     """
     from pathlib import Path
 
-    from driftgate import logs
-    from driftgate.alerts import AlertSettings
     from driftgate.components.evaluate import core
-    from driftgate.kfp_io import log_classification, log_metrics, write_json, write_text
-    from driftgate.registry import Registry
+    from driftgate.observe import logs
+    from driftgate.observe.alerts import AlertSettings
+    from driftgate.observe.kfp_io import log_classification, log_metrics, write_json, write_text
+    from driftgate.observe.tracking import TrackingSettings
+    from driftgate.registry.store import Registry
     from driftgate.settings.evaluation import EvaluationSettings
     from driftgate.settings.optimisation import OptimisationSettings
-    from driftgate.tracking import TrackingSettings
 
     logs.setup()
     outcome = core.run(

@@ -19,8 +19,6 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
-from driftgate import tracking
-from driftgate.alerts import Alert, AlertSettings, push_metrics, send
 from driftgate.components.evaluate import analysis, changes
 from driftgate.components.evaluate.blessing import floor_waiver
 from driftgate.components.evaluate.optimised import Optimised, optimise_candidate
@@ -34,10 +32,12 @@ from driftgate.components.evaluate.record import (
     under_floor_alert,
 )
 from driftgate.errors import ConfigError
-from driftgate.integrity import VerifiedDir, verify
-from driftgate.monitoring import bump, training_increments
-from driftgate.registry import Registry
-from driftgate.scoring import align_probabilities, load_scorer
+from driftgate.models.scoring import align_probabilities, load_scorer
+from driftgate.observe import tracking
+from driftgate.observe.alerts import Alert, AlertSettings, push_metrics, send
+from driftgate.observe.monitoring import bump, training_increments
+from driftgate.registry.integrity import VerifiedDir, verify
+from driftgate.registry.store import Registry
 from driftgate.settings.evaluation import EvaluationSettings
 from driftgate.settings.optimisation import OptimisationSettings
 

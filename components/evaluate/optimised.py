@@ -2,11 +2,11 @@
 
 When ``optimisation`` sets ``prune`` or ``quantise`` and the candidate is a Keras SavedModel
 classifier, the evaluate step prunes it (fine-tuning on the training window,
-:mod:`driftgate.pruning`), converts it to TFLite (int8 calibrated on a seeded sample of the
-window), scores both on the held-out rows (:mod:`driftgate.optimise`) and keeps the flatbuffer
-only when its accuracy is within ``max_accuracy_drop``; push then stores it as ``model.tflite``
-in the version. An optimisation that fails is recorded, never raised: the full model's blessing
-and push do not depend on it.
+:mod:`driftgate.models.pruning`), converts it to TFLite (int8 calibrated on a seeded sample of
+the window), scores both on the held-out rows (:mod:`driftgate.models.optimise`) and keeps the
+flatbuffer only when its accuracy is within ``max_accuracy_drop``; push then stores it as
+``model.tflite`` in the version. An optimisation that fails is recorded, never raised: the full
+model's blessing and push do not depend on it.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-from driftgate import optimise, pruning
-from driftgate.integrity import VerifiedDir
+from driftgate.models import optimise, pruning
+from driftgate.models.tasks import REGRESSION
+from driftgate.registry.integrity import VerifiedDir
 from driftgate.settings.optimisation import OptimisationSettings
-from driftgate.tasks import REGRESSION
 
 log = logging.getLogger(__name__)
 

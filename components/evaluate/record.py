@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
-from driftgate.alerts import Alert
+from driftgate.observe.alerts import Alert
 from driftgate.stats.paired import PairedTest
 
 OVERALL = "overall"
@@ -241,8 +241,8 @@ def change_test_lines(tests: list[ChangeTest]) -> list[str]:
 
 
 def gauges(result: EvaluationResult, counters: dict[str, float]) -> dict[str, dict[tuple, float]]:
-    """Prometheus series (``driftgate.monitoring.METRICS``) of an evaluation and run counters."""
-    from driftgate.metrics import METRIC_NAMES
+    """Prometheus series (``observe.monitoring.METRICS``) of an evaluation and run counters."""
+    from driftgate.models.metrics import METRIC_NAMES
 
     def ratios(model: str) -> dict[str, float]:
         return {k: v for k, v in result.overall(model).items() if k in METRIC_NAMES and v == v}

@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from driftgate import tasks
 from driftgate.components.evaluate import analysis, changes
 from driftgate.components.evaluate.record import MISSING, EvaluationResult, ThresholdFailure
-from driftgate.integrity import VerifiedDir
-from driftgate.scoring import load_scorer
+from driftgate.models import tasks
+from driftgate.models.scoring import load_scorer
+from driftgate.registry.integrity import VerifiedDir
 from driftgate.settings.evaluation import EvaluationSettings
 
 log = logging.getLogger(__name__)

@@ -17,11 +17,11 @@ def ingest(
         data: JSON of the data settings (label, features, CSV options).
         batch: The batch as Parquet.
     """
-    from driftgate import logs
     from driftgate.components.ingest import core
-    from driftgate.dataspec import DataSettings
-    from driftgate.ledger import Ledger
-    from driftgate.registry import Registry
+    from driftgate.data.dataspec import DataSettings
+    from driftgate.observe import logs
+    from driftgate.registry.ledger import Ledger
+    from driftgate.registry.store import Registry
 
     logs.setup()
     ledger = Ledger(Registry(registry_uri, model_name))

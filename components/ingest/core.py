@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pyarrow.fs as pafs
 
-from driftgate.batches import list_batches
-from driftgate.dataspec import DataSettings
+from driftgate.data.batches import list_batches
+from driftgate.data.dataspec import DataSettings
+from driftgate.data.tabular.csvfile import consume_csv
+from driftgate.data.tabular.files import Source, detect_format, resolve
+from driftgate.data.tabular.parquetfile import iter_parquet, write_parquet
 from driftgate.errors import DataError
-from driftgate.tabular.csvfile import consume_csv
-from driftgate.tabular.files import Source, detect_format, resolve
-from driftgate.tabular.parquetfile import iter_parquet, write_parquet
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def pick_batch(source_uri: str, processed: set[str]) -> str:
 
     In a directory, batches are complete files in name order (a writer renames a finished
     file into place; hidden, ``_``-prefixed and partial files are skipped, see
-    ``driftgate/batches.py``). When every batch was processed, the newest is taken again and
+    ``driftgate/data/batches.py``). When every batch was processed, the newest is taken again and
     the gate skips it as already processed.
     """
     if "://" in source_uri or not Path(source_uri).is_dir():

@@ -21,11 +21,11 @@ def notify(
         run_id: The run's name.
         record: The run's outcome and the alert sent, as Markdown.
     """
-    from driftgate import logs
-    from driftgate.alerts import AlertSettings
     from driftgate.components.notify import core
-    from driftgate.kfp_io import write_text
-    from driftgate.registry import Registry
+    from driftgate.observe import logs
+    from driftgate.observe.alerts import AlertSettings
+    from driftgate.observe.kfp_io import write_text
+    from driftgate.registry.store import Registry
 
     logs.setup()
     final = {

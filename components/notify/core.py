@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from driftgate.alerts import Alert, AlertSettings, send
 from driftgate.errors import DriftgateError
-from driftgate.ledger import Ledger
-from driftgate.registry import Registry
+from driftgate.observe.alerts import Alert, AlertSettings, send
+from driftgate.registry.ledger import Ledger
+from driftgate.registry.store import Registry
 
 
 def close_claims(registry: Registry, run: str, status: dict) -> str:

@@ -50,13 +50,13 @@ def push(
     """
     from pathlib import Path
 
-    from driftgate import logs
-    from driftgate import tracking as mlflow
-    from driftgate.alerts import AlertSettings, push_metrics
     from driftgate.components.push import core
-    from driftgate.integrity import verify
-    from driftgate.kfp_io import read_json, write_text
-    from driftgate.registry import (
+    from driftgate.observe import logs
+    from driftgate.observe import tracking as mlflow
+    from driftgate.observe.alerts import AlertSettings, push_metrics
+    from driftgate.observe.kfp_io import read_json, write_text
+    from driftgate.registry.integrity import verify
+    from driftgate.registry.store import (
         REFERENCE_SAMPLE,
         REFERENCE_STATS,
         SCHEMA_FILE,

@@ -8,9 +8,10 @@ import shutil
 from pathlib import Path
 
 from driftgate.errors import IntegrityError
-from driftgate.integrity import MANIFEST, VerifiedDir, sha256_file
-from driftgate.optimise import TFLITE_FILE
-from driftgate.registry import (
+from driftgate.models.optimise import TFLITE_FILE
+from driftgate.models.serving import write_server_files
+from driftgate.registry.integrity import MANIFEST, VerifiedDir, sha256_file
+from driftgate.registry.store import (
     EVALUATION_FILE,
     REFERENCE_SAMPLE,
     REFERENCE_STATS,
@@ -19,7 +20,6 @@ from driftgate.registry import (
     PushResult,
     Registry,
 )
-from driftgate.serving import write_server_files
 
 log = logging.getLogger(__name__)
 

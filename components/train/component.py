@@ -59,14 +59,14 @@ def train(
     import time
     from pathlib import Path
 
-    from driftgate import logs
-    from driftgate import tracking as mlflow
     from driftgate.components.train import core
-    from driftgate.kfp_io import read_json
-    from driftgate.ledger import Ledger
-    from driftgate.monitoring import gpus_in_pod
-    from driftgate.registry import Registry
-    from driftgate.schema import feature_kinds, load_schema
+    from driftgate.data.schema import feature_kinds, load_schema
+    from driftgate.observe import logs
+    from driftgate.observe import tracking as mlflow
+    from driftgate.observe.kfp_io import read_json
+    from driftgate.observe.monitoring import gpus_in_pod
+    from driftgate.registry.ledger import Ledger
+    from driftgate.registry.store import Registry
     from driftgate.stats import DriftSettings
 
     logs.setup()

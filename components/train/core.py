@@ -1,10 +1,10 @@
 """Trains a candidate on the reference window plus the new labelled batch.
 
 The training window is the deployed version's training data (its reference window), then the
-labelled rows of the batches it served without retraining (``driftgate.kept_rows``), then the
-batch's labelled rows, as the window strategy chooses (``window.py``). A stratified share of
-the batch is held out for evaluation: the deployed model never saw those rows, so candidate and
-baseline are compared fairly on data from the current distribution.
+labelled rows of the batches it served without retraining (``driftgate.registry.kept_rows``),
+then the batch's labelled rows, as the window strategy chooses (``window.py``). A stratified
+share of the batch is held out for evaluation: the deployed model never saw those rows, so
+candidate and baseline are compared fairly on data from the current distribution.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from driftgate import kept_rows, tasks
 from driftgate.components.train.fit import Fitted, fit
 from driftgate.components.train.window import (
     BATCH_COLUMN,
@@ -28,10 +27,12 @@ from driftgate.components.train.window import (
     labelled_rows,
     window_schema,
 )
+from driftgate.data.schema import feature_kinds, save_schema
 from driftgate.errors import DataError
-from driftgate.ledger import Ledger
-from driftgate.registry import TRAINING_DATA, Registry
-from driftgate.schema import feature_kinds, save_schema
+from driftgate.models import tasks
+from driftgate.registry import kept_rows
+from driftgate.registry.ledger import Ledger
+from driftgate.registry.store import TRAINING_DATA, Registry
 from driftgate.settings.training import TrainingSettings
 from driftgate.stats import DriftSettings, reference_stats
 

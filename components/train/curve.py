@@ -5,7 +5,7 @@ training rows, nested so that every larger subset holds the smaller ones. Each m
 scratch with the candidate's own settings (a hyperparameter search's choice included, without
 searching again, and without TensorBoard logs) and is scored on the candidate's held-out rows,
 so every point of the curve is judged on the same rows. The fit and its uncertainty are
-:mod:`driftgate.learning_curve`'s.
+:mod:`driftgate.models.learning_curve`'s.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ import pyarrow as pa
 
 from driftgate.components.train import warm
 from driftgate.components.train.family import Trained, model_metadata, outcomes, train_model
-from driftgate.integrity import verify, write_manifest
-from driftgate.learning_curve import MIN_POINTS, fit_curve
-from driftgate.schema import FeatureKinds
-from driftgate.scoring import load_scorer
+from driftgate.data.schema import FeatureKinds
+from driftgate.models.learning_curve import MIN_POINTS, fit_curve
+from driftgate.models.scoring import load_scorer
+from driftgate.registry.integrity import verify, write_manifest
 from driftgate.settings.training import TrainingSettings
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """``training.family: custom``: imports the team's entry point, calls it and checks its model.
 
-The contract is :mod:`driftgate.contract`. Every failure is one line that names the entry point,
-and nothing is written to the model directory unless the model passed every check.
+The contract is :mod:`driftgate.models.contract`. Every failure is one line that names the entry
+point, and nothing is written to the model directory unless the model passed every check.
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from driftgate.contract import TrainContext
+from driftgate.data.schema import CATEGORICAL, NUMERIC, FeatureKinds
 from driftgate.errors import EntryPointError
-from driftgate.integrity import VerifiedDir
-from driftgate.schema import CATEGORICAL, NUMERIC, FeatureKinds
-from driftgate.scoring import SKLEARN_FILE, feature_arrays
+from driftgate.models.contract import TrainContext
+from driftgate.models.scoring import SKLEARN_FILE, feature_arrays
+from driftgate.registry.integrity import VerifiedDir
 from driftgate.settings.training import ENTRYPOINT, CustomSettings
 
 log = logging.getLogger(__name__)

@@ -8,13 +8,14 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from driftgate import __version__, tasks
+from driftgate import __version__
 from driftgate.components.train import warm
 from driftgate.components.train.window import BATCH_COLUMN
+from driftgate.data.schema import FeatureKinds
 from driftgate.errors import ConfigError
-from driftgate.integrity import VerifiedDir
-from driftgate.schema import FeatureKinds
-from driftgate.scoring import feature_arrays, target_array
+from driftgate.models import tasks
+from driftgate.models.scoring import feature_arrays, target_array
+from driftgate.registry.integrity import VerifiedDir
 from driftgate.settings.training import TrainingSettings, TuningSettings
 
 

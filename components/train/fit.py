@@ -10,15 +10,15 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from driftgate import tasks
 from driftgate.components.train import curve, warm
 from driftgate.components.train.family import model_metadata, outcomes, train_model
+from driftgate.data.schema import FeatureKinds
 from driftgate.errors import DataError
-from driftgate.estimation import calibration_error
-from driftgate.integrity import VerifiedDir, verify, write_manifest
-from driftgate.metrics import classification_metrics, regression_metrics
-from driftgate.schema import FeatureKinds
-from driftgate.scoring import feature_arrays, load_scorer, target_array
+from driftgate.models import tasks
+from driftgate.models.estimation import calibration_error
+from driftgate.models.metrics import classification_metrics, regression_metrics
+from driftgate.models.scoring import feature_arrays, load_scorer, target_array
+from driftgate.registry.integrity import VerifiedDir, verify, write_manifest
 from driftgate.settings.training import TrainingSettings
 
 log = logging.getLogger(__name__)

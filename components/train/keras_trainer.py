@@ -15,8 +15,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from driftgate.mirror import MIRROR_FILE, Mirror
-from driftgate.schema import FeatureKinds
+from driftgate.data.schema import FeatureKinds
+from driftgate.models.mirror import MIRROR_FILE, Mirror
 
 log = logging.getLogger(__name__)
 PARITY_TOLERANCE = 1e-4

@@ -10,7 +10,7 @@ import keras_tuner
 import numpy as np
 
 from driftgate.components.train.keras_trainer import as_tensors, build_model
-from driftgate.schema import FeatureKinds
+from driftgate.data.schema import FeatureKinds
 
 log = logging.getLogger(__name__)
 

@@ -25,9 +25,9 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from driftgate.components.train.warm import SCRATCH, WARM_START, Mode, new_categories
-from driftgate.integrity import VerifiedDir
-from driftgate.schema import FeatureKinds
-from driftgate.scoring import SKLEARN_FILE
+from driftgate.data.schema import FeatureKinds
+from driftgate.models.scoring import SKLEARN_FILE
+from driftgate.registry.integrity import VerifiedDir
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from driftgate.integrity import VerifiedDir
-from driftgate.mirror import MIRROR_FILE, Mirror
-from driftgate.schema import FeatureKinds
+from driftgate.data.schema import FeatureKinds
+from driftgate.models.mirror import MIRROR_FILE, Mirror
+from driftgate.registry.integrity import VerifiedDir
 from driftgate.settings.training import TrainingSettings
 
 log = logging.getLogger(__name__)
@@ -31,8 +31,9 @@ class Mode:
     Attributes:
         used: ``scratch`` or ``warm_start``.
         reason: Why, in one sentence.
-        start: What a warm start continues from: the deployed :class:`~driftgate.mirror.Mirror`
-            (Keras) or fitted pipeline (scikit-learn); None for scratch.
+        start: What a warm start continues from: the deployed
+            :class:`~driftgate.models.mirror.Mirror` (Keras) or fitted pipeline (scikit-learn);
+            None for scratch.
     """
 
     used: str

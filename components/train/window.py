@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from driftgate.schema import FeatureKinds
+from driftgate.data.schema import FeatureKinds
 from driftgate.settings.training import Strategy, WindowSettings
 
 BATCH_COLUMN = "_driftgate_batch"

@@ -44,13 +44,13 @@ def validate(
 
     from google.protobuf import text_format
 
-    from driftgate import logs
-    from driftgate.alerts import AlertSettings
     from driftgate.components.validate import core
-    from driftgate.dataspec import DataSettings
-    from driftgate.kfp_io import write_text
-    from driftgate.registry import Registry
-    from driftgate.schema import save_schema
+    from driftgate.data.dataspec import DataSettings
+    from driftgate.data.schema import save_schema
+    from driftgate.observe import logs
+    from driftgate.observe.alerts import AlertSettings
+    from driftgate.observe.kfp_io import write_text
+    from driftgate.registry.store import Registry
     from driftgate.settings.validation import ValidationSettings
 
     logs.setup()

@@ -15,9 +15,6 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from driftgate import schema as schemas
-from driftgate import tasks
-from driftgate.alerts import Alert, AlertSettings, send
 from driftgate.components.validate.result import (
     Anomaly,
     ValidationResult,
@@ -25,12 +22,15 @@ from driftgate.components.validate.result import (
     raise_if_blocked,
 )
 from driftgate.components.validate.validator import Validator
-from driftgate.dataspec import DataSettings
+from driftgate.data import schema as schemas
+from driftgate.data.dataspec import DataSettings
+from driftgate.data.schema import load_schema
+from driftgate.data.tabular.parquetfile import iter_parquet
 from driftgate.errors import ConfigError
-from driftgate.registry import SCHEMA_FILE, Registry
-from driftgate.schema import load_schema
+from driftgate.models import tasks
+from driftgate.observe.alerts import Alert, AlertSettings, send
+from driftgate.registry.store import SCHEMA_FILE, Registry
 from driftgate.settings.validation import ValidationSettings
-from driftgate.tabular.parquetfile import iter_parquet
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2
 
-from driftgate.alerts import Alert
 from driftgate.errors import DataError
+from driftgate.observe.alerts import Alert
 
 Reason = anomalies_pb2.AnomalyInfo.Type
 

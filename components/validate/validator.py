@@ -10,7 +10,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from driftgate import schema as schemas
 from driftgate.components.validate.columns import (
     EXAMPLES,
     ColumnCounts,
@@ -21,10 +20,11 @@ from driftgate.components.validate.columns import (
     fmt_rows,
 )
 from driftgate.components.validate.result import Anomaly
-from driftgate.dataspec import DataSettings
+from driftgate.data import schema as schemas
+from driftgate.data.dataspec import DataSettings
+from driftgate.data.tabular.parquetfile import write_parquet
 from driftgate.errors import quote
 from driftgate.settings.validation import ValidationSettings
-from driftgate.tabular.parquetfile import write_parquet
 
 
 class Validator:

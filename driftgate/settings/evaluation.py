@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from driftgate.metrics import CLASSIFICATION_METRIC_NAMES, REGRESSION_METRIC_NAMES
+from driftgate.models.metrics import CLASSIFICATION_METRIC_NAMES, REGRESSION_METRIC_NAMES
 
 # Metrics a threshold may name: TFMA computes each of them (components/evaluate/analysis.py).
 THRESHOLD_METRICS = frozenset(

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from driftgate.errors import ConfigError
-from driftgate.serving import formats_of
+from driftgate.models.serving import formats_of
 
 
 class PruningSettings(BaseModel):

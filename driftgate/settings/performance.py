@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from driftgate.metrics import METRIC_NAMES
+from driftgate.models.metrics import METRIC_NAMES
 
 
 class PerformanceSettings(BaseModel):

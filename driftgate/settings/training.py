@@ -199,7 +199,7 @@ class TrainingSettings(BaseModel):
 
     Attributes:
         family: ``keras`` (default; TF Serving serves it), ``sklearn`` (MLServer serves it) or
-            ``custom``: the team's own entry point (:mod:`driftgate.contract`).
+            ``custom``: the team's own entry point (:mod:`driftgate.models.contract`).
         window: Which stored rows join the batch's (see ``components/train/window.py``).
         eval_fraction: Share of the batch held out for evaluation.
         seed: Seed for the split, weight initialisation and shuffling.

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 
 import pyarrow as pa
 
-from driftgate.schema import FeatureKinds
+from driftgate.data.schema import FeatureKinds
 from driftgate.settings.drift import DriftSettings
 from driftgate.stats.accumulator import DatasetStats, from_proto
 from driftgate.stats.binning import Binning, binning_from_sample

@@ -15,13 +15,13 @@ import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from driftgate.schema import FeatureKinds
+from driftgate.data.schema import FeatureKinds
+from driftgate.data.tabular.csvfile import CsvOptions, iter_csv_typed
+from driftgate.data.tabular.files import detect_format, filesystem, resolve
+from driftgate.data.tabular.parquetfile import open_parquet
 from driftgate.stats.accumulator import DatasetStats
 from driftgate.stats.binning import Binning, binning_from_sample
 from driftgate.stats.sample import RowSampler
-from driftgate.tabular.csvfile import CsvOptions, iter_csv_typed
-from driftgate.tabular.files import detect_format, filesystem, resolve
-from driftgate.tabular.parquetfile import open_parquet
 
 
 def splits(files: list[str]) -> list[tuple[str, int | None]]:

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from driftgate.schema import FeatureKinds
+from driftgate.data.schema import FeatureKinds
 
 OTHER = "__other__"
 

@@ -14,7 +14,7 @@ import pyarrow.fs as pafs
 from driftgate.errors import DataError
 
 if TYPE_CHECKING:
-    from driftgate.tabular.csvfile import CsvOptions
+    from driftgate.data.tabular.csvfile import CsvOptions
 
 PARQUET_MAGIC = b"PAR1"
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -178,8 +178,8 @@ def column_names(uri: str, options: CsvOptions) -> list[str]:
     Raises:
         DataError: The file cannot be found or read.
     """
-    from driftgate.tabular.csvfile import read_csv_header  # the readers import this module
-    from driftgate.tabular.parquetfile import data_columns, open_parquet
+    from driftgate.data.tabular.csvfile import read_csv_header  # the readers import this module
+    from driftgate.data.tabular.parquetfile import data_columns, open_parquet
 
     source = resolve(uri)
     if detect_format(source) == "parquet":

@@ -2,7 +2,7 @@
 
 tensorflow-model-optimization prunes ``tf_keras`` (Keras 2) models only, and driftgate trains
 Keras 3 models. The pruned part is the ``Dense`` stack, which the scoring mirror
-(:mod:`driftgate.mirror`) holds with the preprocessing constants. So the stack is rebuilt in
+(:mod:`driftgate.models.mirror`) holds with the preprocessing constants. So the stack is rebuilt in
 ``tf_keras`` from the mirror, fed the mirror's encoding of the training window, wrapped by
 ``prune_low_magnitude`` and fine-tuned while the sparsity rises to its target; the stripped
 weights are then written into the candidate's own SavedModel variables, which keeps its
@@ -21,8 +21,8 @@ import pandas as pd
 import pyarrow as pa
 
 from driftgate.errors import ConfigError
-from driftgate.mirror import MIRROR_FILE, Mirror
-from driftgate.scoring import feature_arrays
+from driftgate.models.mirror import MIRROR_FILE, Mirror
+from driftgate.models.scoring import feature_arrays
 from driftgate.settings.optimisation import PruningSettings
 from driftgate.settings.training import auto_rows_per_step
 

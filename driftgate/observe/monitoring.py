@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from driftgate.integrity import atomic_write
+from driftgate.registry.integrity import atomic_write
 
 PREFIX = "driftgate_"
 COUNTERS = "counters.json"

@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterator
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from driftgate.data.tabular.files import Source, resolve
 from driftgate.errors import DataError
-from driftgate.tabular.files import Source, resolve
 
 
 def write_parquet(

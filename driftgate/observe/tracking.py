@@ -20,16 +20,32 @@ import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from driftgate.mlflow_rest import MlflowRest, Rejected, Unavailable, flat, metric_key, mlmodel
-from driftgate.registry import Registry
-from driftgate.schema import FeatureKinds
+from driftgate.data.schema import FeatureKinds
+from driftgate.observe.mlflow_rest import (
+    MlflowRest,
+    Rejected,
+    Unavailable,
+    flat,
+    metric_key,
+    mlmodel,
+)
+from driftgate.registry.store import Registry
 
-if TYPE_CHECKING:
-    from driftgate.components.train.core import TrainResult
+
+class TrainingSummary(Protocol):
+    """What a training step reports that tracking logs (the train step's ``TrainResult``)."""
+
+    hyperparameters: dict
+    window_rows: int
+    train_rows: int
+    eval_rows: int
+    history: dict[str, float]
+    classes: list[str]
+
 
 log = logging.getLogger(__name__)
 OUTBOX = "mlflow-outbox.jsonl"
@@ -83,7 +99,7 @@ def log_training(
     run: str,
     registry: Registry,
     training: BaseModel,
-    result: TrainResult,
+    result: TrainingSummary,
     check: dict,
     records: dict[str, Path],
     model_dir: Path,

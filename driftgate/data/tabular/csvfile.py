@@ -19,8 +19,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from driftgate.data.tabular.files import Source
 from driftgate.errors import DataError, quote
-from driftgate.tabular.files import Source
 
 # Cells read as missing. "nan" and "inf" are deliberately absent: they parse as float values,
 # and validation rejects them as such instead of silently counting them as missing.

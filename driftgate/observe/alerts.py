@@ -191,7 +191,7 @@ def push_metrics(
         settings: Holds the Pushgateway address.
         model: The model, used as the grouping key with ``step`` and as the ``model`` label.
         step: The pushing step.
-        gauges: Metric name (declared in ``driftgate.monitoring.METRICS``) to
+        gauges: Metric name (declared in ``driftgate.observe.monitoring.METRICS``) to
             {label values: value}.
 
     Returns:
@@ -201,7 +201,7 @@ def push_metrics(
         return None
     from prometheus_client import push_to_gateway
 
-    from driftgate.monitoring import registry_for
+    from driftgate.observe.monitoring import registry_for
 
     registry = registry_for(model, gauges)
     try:

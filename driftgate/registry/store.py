@@ -35,7 +35,7 @@ Rules that keep it consistent when pushes crash or race:
   promoted, and the push says so.
 - Retention (``keep_versions``) renames old versions out of the way atomically, then deletes
   them; it never touches the production version, its parent or the previous production version.
-- The first lock taken on a volume checks that locks work there (:mod:`driftgate.locking`).
+- The first lock taken on a volume checks that locks work there (:mod:`driftgate.registry.locking`).
 - Only filesystem paths are supported: object stores have no atomic rename.
 """
 
@@ -52,9 +52,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from driftgate.crashpoints import crash_point
 from driftgate.errors import IntegrityError, RegistryError
-from driftgate.integrity import (
+from driftgate.registry.crashpoints import crash_point
+from driftgate.registry.integrity import (
     VerifiedDir,
     fsync_dir,
     fsync_tree,
@@ -62,8 +62,8 @@ from driftgate.integrity import (
     verify,
     write_manifest,
 )
-from driftgate.locking import file_lock
-from driftgate.pointer import (
+from driftgate.registry.locking import file_lock
+from driftgate.registry.pointer import (
     LOCK_TIMEOUT_S,
     MODEL_NAME,
     read_pointer,
@@ -71,9 +71,9 @@ from driftgate.pointer import (
     write_pointer,
     write_serving_config,
 )
-from driftgate.pointer import POINTER as POINTER
-from driftgate.pointer import SERVING_CONFIG as SERVING_CONFIG
-from driftgate.retention import PRUNED_PREFIX, remove_old_versions
+from driftgate.registry.pointer import POINTER as POINTER
+from driftgate.registry.pointer import SERVING_CONFIG as SERVING_CONFIG
+from driftgate.registry.retention import PRUNED_PREFIX, remove_old_versions
 
 SCHEMA_FILE = "schema.pbtxt"
 REFERENCE_STATS = "reference_stats.pb"

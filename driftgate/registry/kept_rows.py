@@ -18,7 +18,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from driftgate.ledger import FAILED, Ledger
+from driftgate.registry.ledger import FAILED, Ledger
 
 KEPT_DIR = "kept"
 

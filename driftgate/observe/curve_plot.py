@@ -6,7 +6,7 @@ import html
 
 import numpy as np
 
-from driftgate.learning_curve import LearningCurve
+from driftgate.models.learning_curve import LearningCurve
 
 WIDTH, HEIGHT, PAD = 520, 240, 44
 

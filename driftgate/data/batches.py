@@ -14,8 +14,8 @@ import os
 import pyarrow as pa
 import pyarrow.fs as pafs
 
+from driftgate.data.tabular.files import expand, filesystem
 from driftgate.errors import DataError
-from driftgate.tabular.files import expand, filesystem
 
 DATA_SUFFIXES = (".parquet", ".pq", ".csv", ".tsv", ".txt")
 PARTIAL_SUFFIXES = (".tmp", ".temp", ".part", ".partial", ".inprogress", ".crdownload", "~")

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-from driftgate.schema import FeatureKinds
+from driftgate.data.schema import FeatureKinds
 
 API = "/api/2.0/mlflow/"
 ARTIFACTS_API = "/api/2.0/mlflow-artifacts/artifacts/"

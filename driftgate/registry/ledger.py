@@ -13,8 +13,8 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from driftgate.integrity import atomic_write
-from driftgate.registry import Registry
+from driftgate.registry.integrity import atomic_write
+from driftgate.registry.store import Registry
 
 LEDGER_DIR = "ledger"
 CLAIMED, DONE, FAILED = "claimed", "done", "failed"

@@ -9,8 +9,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from driftgate.errors import ConfigError
-from driftgate.integrity import VerifiedDir
-from driftgate.mirror import MIRROR_FILE, Mirror
+from driftgate.models.mirror import MIRROR_FILE, Mirror
+from driftgate.registry.integrity import VerifiedDir
 
 SKLEARN_FILE = "model.joblib"
 

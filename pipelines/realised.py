@@ -16,9 +16,9 @@ import pyarrow.parquet as pq
 
 from driftgate.components.check.performance import assess, score
 from driftgate.components.ingest.core import ingest
-from driftgate.dataspec import DataSettings
+from driftgate.data.dataspec import DataSettings
 from driftgate.errors import ConfigError, DataError
-from driftgate.ledger import Ledger
+from driftgate.registry.ledger import Ledger
 from driftgate.settings.performance import PerformanceSettings
 
 

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field
 
 from driftgate.errors import RegistryError
-from driftgate.integrity import fsync_dir
-from driftgate.pointer import read_pointer
+from driftgate.registry.integrity import fsync_dir
+from driftgate.registry.pointer import read_pointer
 
 if TYPE_CHECKING:
-    from driftgate.registry import Registry
+    from driftgate.registry.store import Registry
 
 PRUNED_PREFIX = ".pruned-"
 

@@ -15,9 +15,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tensorflow_metadata.proto.v0 import schema_pb2
 
+from driftgate.data.schema import is_label
 from driftgate.errors import ConfigError
-from driftgate.metrics import REGRESSION_METRIC_NAMES
-from driftgate.schema import is_label
+from driftgate.models.metrics import REGRESSION_METRIC_NAMES
 
 Task = Literal["classification", "regression"]
 CLASSIFICATION: Task = "classification"
@@ -105,7 +105,7 @@ def first_batch_task(setting: str, batch_path: str, label: str, columns: list[st
     Returns:
         The task and why: ``data.task is regression`` or what the first batch's label holds.
     """
-    from driftgate.tabular.parquetfile import iter_parquet
+    from driftgate.data.tabular.parquetfile import iter_parquet
 
     if setting in (CLASSIFICATION, REGRESSION):
         return TaskChoice(setting, f"data.task is {setting}")  # type: ignore[arg-type]

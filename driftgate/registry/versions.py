@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from driftgate.errors import RegistryError
-from driftgate.registry import Registry
+from driftgate.registry.store import Registry
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from driftgate.crashpoints import crash_point
 from driftgate.errors import RegistryError
-from driftgate.integrity import MANIFEST, atomic_write
-from driftgate.locking import file_lock
+from driftgate.registry.crashpoints import crash_point
+from driftgate.registry.integrity import MANIFEST, atomic_write
+from driftgate.registry.locking import file_lock
 
 POINTER = "production.json"
 POINTER_LOCK = ".pointer.lock"

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 from driftgate.errors import RegistryError
-from driftgate.integrity import atomic_write
+from driftgate.registry.integrity import atomic_write
 
 AlertKind = Literal["degradation", "drift"]
 MessageKind = Literal["started", "reminder", "recovered"]

@@ -5,7 +5,7 @@ the accuracy delta, size (as stored and gzip-compressed) and CPU latency per 1,0
 both. It is accepted only when its accuracy is within ``max_accuracy_drop`` of the full model's.
 ``int8`` is calibrated on a seeded sample of the training window (integer weights and
 activations, float inputs and outputs, float kernels where an op has no integer kernel);
-``float16`` halves the weights. A pruned model (:mod:`driftgate.pruning`) is converted with
+``float16`` halves the weights. A pruned model (:mod:`driftgate.models.pruning`) is converted with
 TFLite's sparse weight encoding, except with int8.
 """
 

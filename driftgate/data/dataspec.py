@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from driftgate.tabular.csvfile import CsvOptions
+from driftgate.data.tabular.csvfile import CsvOptions
 
 
 class DataSettings(BaseModel):
@@ -15,7 +15,7 @@ class DataSettings(BaseModel):
     Attributes:
         label: The label column (class names or ids, or a numeric target).
         task: ``classification``, ``regression``, or ``auto``: regression when the first
-            batch's label is numeric with many distinct values (see :mod:`driftgate.tasks`).
+            batch's label is numeric with many distinct values (see :mod:`driftgate.models.tasks`).
         features: Feature columns; empty means every column except the label and ``exclude``.
         exclude: Columns that are neither features nor label (ids, timestamps).
         key: A column that identifies each row, to join labels that arrive later
