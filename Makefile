@@ -30,11 +30,11 @@ lint: $(STAMP) ## ruff over the whole tree
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# One xdist worker per core; tests sharing a module fixture stay on one worker (tests/conftest.py).
+# One xdist worker per core; --dist loadfile keeps a module's tests (and its fixtures) on one worker.
 # Random order is installed, not on: make unit PYTEST_ARGS=--random-order
 WORKERS ?= auto
 unit: $(STAMP)
-	$(BIN)/pytest -n $(WORKERS) --dist loadgroup --durations=15 $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 compile: $(STAMP) ## recompile pipelines/retrain.yaml from the default config
 	$(BIN)/driftgate compile -o pipelines/retrain.yaml

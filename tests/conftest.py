@@ -74,26 +74,14 @@ def tree_digest(root: Path) -> str:
     return digest.hexdigest()
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config, items):
-    """Under xdist: tests that share a module-scoped fixture run on one worker, slow ones first.
+    """Under xdist, slow modules go out first, then the demo's users, so none starts last.
 
-    ``make test`` runs ``--dist loadgroup``: a module fixture (a server, a trained model, a
-    pipeline run) is built once per worker, so its module's tests form one ``xdist_group``;
-    every other test is scheduled alone. Sending slow tests (and then the demo's users) out
-    first keeps one long module from starting last.
+    ``make test`` runs ``--dist loadfile``: a module's tests share one worker, so its
+    module-scoped fixtures (a server, a trained model, a pipeline run) are built once.
     """
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         return
-    for item in items:
-        definitions = getattr(item, "_fixtureinfo", None)
-        scopes = {
-            d.scope
-            for ds in (definitions.name2fixturedefs.values() if definitions else ())
-            for d in ds
-        }
-        if scopes & {"module", "class", "package"}:
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
 
     def rank(item) -> int:
         if "demo" in getattr(item, "fixturenames", ()):
