@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -79,6 +78,15 @@ def add_parser(sub: argparse._SubParsersAction, config_help: str) -> None:
         help="where replay.json, replay.md, replay.html and each policy's registry go "
         "(default: %(default)s)",
     )
+    replay.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="replay up to N policies at once, each in a process of its own (default: "
+        "%(default)s); the results are the same for any N, and each process needs about the "
+        "memory of one policy's training",
+    )
     tune = replay.add_argument_group("tuning the gate (--tune)")
     tune.add_argument(
         "--tune",
@@ -140,26 +148,21 @@ def replay(
     output: Path,
     label_delay: int = 0,
     say: Callable[[str], None] = print,
+    jobs: int = 1,
 ) -> dict:
-    """Replays every policy over the batches and writes the outputs.
+    """Replays every policy over the batches (``jobs`` at once) and writes the outputs.
 
     Returns:
         The ``replay.json`` document.
     """
-    from driftgate.pipelines.replay import PolicyRun
+    from driftgate.pipelines.replay_jobs import run_policies
     from driftgate.pipelines.replay_report import to_json, write_outputs
 
     if label_delay < 0:
         raise ConfigError("must be 0 or more", file="--label-delay")
     check_labels(batches, config)
     check_batch_columns(config, batches[0])
-    runs = {}
-    for policy in policies:
-        say(f"policy {policy.name}: {len(batches)} batch(es)")
-        started = time.monotonic()
-        run = PolicyRun(config, policy, output / "policies" / policy.slug, label_delay, say)
-        runs[policy.name] = run.run(batches)
-        say(f"policy {policy.name}: done in {time.monotonic() - started:.1f} s")
+    runs = run_policies(config, batches, policies, output, label_delay, jobs, say)
     # GPU-hours: what the train step's accelerator request (platform.gpu.count) would cost
     document = to_json(runs, primary_metric(runs), config.platform.gpu.count)
     title = f"Replay of {config.model_name}: {len(batches)} batches"
@@ -185,6 +188,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     stray = next((flag for flag, value in tuning.items() if value is not None), None)
     if stray and not args.tune:
         raise ConfigError("needs --tune", file=stray)
+    if args.jobs < 1:
+        raise ConfigError(f"{args.jobs} is not 1 or more", file="--jobs")
     config_dir = Path(args.config).parent if args.config else None
     policies = [] if args.tune else parse_policies(args.policy, config, config_dir)
     try:
@@ -196,7 +201,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
         from driftgate.pipelines.tune_cli import cmd_tune
 
         return cmd_tune(args, config, batches, say)
-    document = replay(config, batches, policies, Path(args.output), args.label_delay, say)
+    document = replay(
+        config, batches, policies, Path(args.output), args.label_delay, say, args.jobs
+    )
     say("")
     say(markdown(document, "totals").split("\n", 2)[2].rstrip())
     say(f"\nwrote {Path(args.output) / 'replay.html'}, replay.json and replay.md")

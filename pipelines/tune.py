@@ -220,45 +220,52 @@ def run_trials(
     output: Path,
     label_delay: int = 0,
     say: Callable[[str], None] = print,
+    jobs: int = 1,
 ) -> tuple[list[Trial], str, int]:
-    """Replays the current settings, then the sampled candidates, over every batch.
+    """Replays the current settings, then the sampled candidates (``jobs`` at once).
+
+    The candidates are drawn once the current settings' cost per training is known, since the
+    budget is searched in trainings' worth.
 
     Returns:
         The trials (the current settings first), the primary metric and the fit batches.
     """
     from driftgate.pipelines.policies import Policy
-    from driftgate.pipelines.replay import PolicyRun
     from driftgate.pipelines.replay_cli import primary_metric
+    from driftgate.pipelines.replay_jobs import run_policies
 
     fit = options.fit_batches(len(batches))
     accelerators = config.platform.gpu.count
     say(f"tune: {options.trials} trial(s); fit on batches 0-{fit - 1}, hold out {fit}-"
         f"{len(batches) - 1}")  # fmt: skip
-    current = current_settings(config)
-    trials = [Trial("current", current)]
-    points = iter(shuffled_grid(config.training.seed))
-    metric = ""
-    for number in range(options.trials):
-        trial = trials[-1]
-        say(f"trial {number + 1}/{options.trials} ({trial.name}): {describe(trial.settings)}")
-        policy = Policy(trial.name, "gate", with_settings(config, trial.settings))
-        run = PolicyRun(config, policy, output / "policies" / policy.slug, label_delay, say)
-        trial.records = run.run(batches)
+    trials = [Trial("current", current_settings(config))]
+
+    def replay(group: list[Trial]) -> str:
+        for trial in group:
+            say(f"trial {trials.index(trial) + 1}/{options.trials} ({trial.name}): "
+                f"{describe(trial.settings)}")  # fmt: skip
+        policies = [Policy(t.name, "gate", with_settings(config, t.settings)) for t in group]
+        runs = run_policies(config, batches, policies, output, label_delay, jobs, say)
+        for trial in group:
+            trial.records = runs[trial.name]
         metric = primary_metric({t.name: t.records for t in trials})
-        fitted = part_totals(trial.records[:fit], metric, accelerators)
-        say(f"trial {number + 1}/{options.trials} ({trial.name}): fit mean {metric} "
-            f"{_fmt(fitted[f'mean_{metric}'])}, {fitted['gpu_hours']:.4f} GPU-hours, "
-            f"{fitted['retrains']} training(s)")  # fmt: skip
-        if number + 1 == options.trials:
+        for trial in group:
+            fitted = part_totals(trial.records[:fit], metric, accelerators)
+            say(f"trial {trials.index(trial) + 1}/{options.trials} ({trial.name}): fit mean "
+                f"{metric} {_fmt(fitted[f'mean_{metric}'])}, {fitted['gpu_hours']:.4f} "
+                f"GPU-hours, {fitted['retrains']} training(s)")  # fmt: skip
+        return metric
+
+    metric = replay(trials)
+    trained = part_totals(trials[0].records[:fit], metric, accelerators)
+    per_training = trained["gpu_hours"] / max(1, trained["retrains"])
+    for settings in (resolve_budget(p, per_training) for p in shuffled_grid(config.training.seed)):
+        if len(trials) == options.trials:
             break
-        trained = part_totals(trials[0].records[:fit], metric, accelerators)
-        per_training = trained["gpu_hours"] / max(1, trained["retrains"])
-        seen = [t.settings for t in trials]
-        resolved = (resolve_budget(p, per_training) for p in points)
-        settings = next((s for s in resolved if s not in seen), None)
-        if settings is None:
-            break  # the grid is spent
-        trials.append(Trial(f"trial-{number + 1}", settings))
+        if settings not in (t.settings for t in trials):
+            trials.append(Trial(f"trial-{len(trials)}", settings))  # the grid may run out first
+    if len(trials) > 1:
+        metric = replay(trials[1:])
     return trials, metric, fit
 
 

@@ -63,6 +63,7 @@ def tune(
     output: Path,
     label_delay: int = 0,
     say: Callable[[str], None] = print,
+    jobs: int = 1,
 ) -> dict:
     """Runs the trials, chooses on the fit part, and writes the outputs.
 
@@ -74,13 +75,14 @@ def tune(
         output: The folder the files go to.
         label_delay: As ``--label-delay``.
         say: Where progress lines go.
+        jobs: As ``--jobs``: trials replayed at once, after the current settings'.
 
     Returns:
         The ``tune.json`` document.
     """
     from driftgate.pipelines.replay_report import to_json, write_outputs
 
-    trials, metric, fit = run_trials(config, batches, options, output, label_delay, say)
+    trials, metric, fit = run_trials(config, batches, options, output, label_delay, say, jobs)
     accelerators = config.platform.gpu.count
     limit = gpu_limit(trials[0], fit, len(batches), options, metric, accelerators)
     chosen = trials[select(trials, fit, metric, accelerators, limit)]
@@ -203,7 +205,7 @@ def cmd_tune(args, config: Config, batches: list[str], say: Callable[[str], None
     check_batch_columns(config, batches[0])
     output = Path(args.output)
     document = tune(
-        config, raw_config(args.config), batches, options, output, args.label_delay, say
+        config, raw_config(args.config), batches, options, output, args.label_delay, say, args.jobs
     )
     say("")
     say((output / "tune.md").read_text().rstrip())

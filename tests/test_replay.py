@@ -57,6 +57,28 @@ def four_policies(stream, tmp_path_factory) -> dict:
     return {"stdout": done.stdout, "output": output}
 
 
+def test_policies_replayed_side_by_side_give_the_same_results(four_policies, stream, tmp_path):
+    batches, config_path = stream
+    done = subprocess.run(
+        [sys.executable, "-m", "driftgate.pipelines.cli", "replay", "--batches", str(batches),
+         "--config", str(config_path), "--policy", "never", "--policy", "always",
+         "--policy", "every:2", "--policy", "gate", "--output", str(tmp_path), "--jobs", "2"],
+        capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "4 policies, 2 at a time" in done.stdout and "[gate] " in done.stdout
+    keys = ("decision", "reason", "deployed_version", "metrics", "pushed", "train_mode")
+    side_by_side, one_by_one = (
+        json.loads((out / "replay.json").read_text())["policies"]
+        for out in (tmp_path, four_policies["output"])
+    )
+    assert list(side_by_side) == list(one_by_one) == ["never", "always", "every:2", "gate"]
+    for name, run in one_by_one.items():
+        assert [[b[k] for k in keys] for b in side_by_side[name]["batches"]] == [
+            [b[k] for k in keys] for b in run["batches"]
+        ], name
+
+
 def test_replay_json_has_the_documented_shape(four_policies, stream):
     accelerators = load_config(stream[1]).platform.gpu.count
     document = json.loads((four_policies["output"] / "replay.json").read_text())
@@ -188,6 +210,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
         (["--policy", "sometimes"], "--policy: unknown policy 'sometimes'"),
         (["--policy", "every:0"], "--policy: unknown policy 'every:0'"),
         (["--config", "{config_dir}/other-label.yaml"], "data.label is 'species'"),
+        (["--jobs", "0"], "--jobs: 0 is not 1 or more"),
     ],
 )
 def test_bad_input_gives_one_line(stream, tmp_path, args, expected):
