@@ -74,9 +74,9 @@ cluster-test: $(STAMP) ## the cluster tests against etcd and kube-apiserver on l
 
 # moto's S3 server for tests/test_object_store.py, in its own virtualenv: its pins are not ours.
 MOTO_VERSION := 5.2.5
-.venv-moto/.installed:
-	$(PYTHON) -m venv .venv-moto
-	.venv-moto/bin/python -m pip --disable-pip-version-check install --quiet 'moto[server]==$(MOTO_VERSION)'
+.venv-moto/.installed: $(STAMP)
+	$(PYTHON) -m venv --clear --without-pip .venv-moto
+	$(PIP) --python .venv-moto/bin/python install --quiet --no-compile 'moto[server]==$(MOTO_VERSION)'
 	@touch $@
 
 # The docs site: the references are generated with .venv's python (they import driftgate), then

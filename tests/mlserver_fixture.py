@@ -8,11 +8,12 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+
+from side_env import build_env
 
 from driftgate.registry.locking import file_lock
 
@@ -31,16 +32,10 @@ def ensure_venv() -> Path:
     with file_lock(VENV.parent / "mlserver-venv.lock", timeout=1800, holder="another worker"):
         if STAMP.is_file() and STAMP.read_text() == pins:
             return VENV / "bin" / "mlserver"
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
-        pip = [str(VENV / "bin" / "python"), "-m", "pip", "install", "--quiet"]
-        subprocess.run([*pip, "--upgrade", "pip"], check=True)
-        requirements = [
-            "-c",
-            str(ROOT / "requirements.lock"),
-            "-r",
-            str(ROOT / "requirements-mlserver.txt"),
-        ]
-        subprocess.run(pip + requirements, check=True)
+        build_env(
+            VENV,
+            *("-c", str(ROOT / "requirements.lock"), "-r", str(ROOT / "requirements-mlserver.txt")),
+        )
         STAMP.write_text(pins)
     return VENV / "bin" / "mlserver"
 

@@ -14,13 +14,13 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
+from side_env import build_env
 
 from driftgate.observe.tracking import OUTBOX, MlflowSettings, TrackingSettings, log_push
 from driftgate.pipelines.cli import main
@@ -77,11 +77,7 @@ def mlflow_venv() -> Path:
         ROOT / ".cache" / "venv-mlflow.lock", timeout=1800, holder="another test worker"
     ):
         if not stamp.exists() or stamp.read_text() != LOCK.read_text():
-            subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
-            subprocess.run(
-                [str(VENV / "bin" / "python"), "-m", "pip", "install", "--quiet", "-r", str(LOCK)],
-                check=True,
-            )
+            build_env(VENV, "-r", str(LOCK))
             stamp.write_text(LOCK.read_text())
     return VENV / "bin"
 
