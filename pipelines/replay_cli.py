@@ -84,8 +84,8 @@ def add_parser(sub: argparse._SubParsersAction, config_help: str) -> None:
         default=1,
         metavar="N",
         help="replay up to N policies at once, each in a process of its own (default: "
-        "%(default)s); the results are the same for any N, and each process needs about the "
-        "memory of one policy's training",
+        "%(default)s); decisions and metrics are the same for any N, and each process needs "
+        "about the memory of one policy's training",
     )
     tune = replay.add_argument_group("tuning the gate (--tune)")
     tune.add_argument(

@@ -15,7 +15,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-from driftgate.errors import ConfigError
 from driftgate.pipelines.config import Config
 from driftgate.pipelines.policies import Policy
 from driftgate.pipelines.replay_record import BatchRecord
@@ -44,13 +43,7 @@ def run_policies(
     jobs: int,
     say: Callable[[str], None],
 ) -> dict[str, list[BatchRecord]]:
-    """Every policy's records, by name in the given order; ``jobs`` policies run at once.
-
-    Raises:
-        ConfigError: ``jobs`` is under 1.
-    """
-    if jobs < 1:
-        raise ConfigError(f"{jobs} is not 1 or more", file="--jobs")
+    """Every policy's records, by name in the given order; ``jobs`` (1 or more) run at once."""
     folders = {p.name: output / "policies" / p.slug for p in policies}
     runs: dict[str, list[BatchRecord]] = {}
     if jobs == 1 or len(policies) < 2:

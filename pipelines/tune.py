@@ -240,23 +240,24 @@ def run_trials(
         f"{len(batches) - 1}")  # fmt: skip
     trials = [Trial("current", current_settings(config))]
 
-    def replay(group: list[Trial]) -> str:
-        for trial in group:
-            say(f"trial {trials.index(trial) + 1}/{options.trials} ({trial.name}): "
-                f"{describe(trial.settings)}")  # fmt: skip
+    def replay(start: int) -> str:
+        """Replays ``trials[start:]`` and returns the primary metric."""
+        group = trials[start:]
+        for number, trial in enumerate(group, start + 1):
+            say(f"trial {number}/{options.trials} ({trial.name}): {describe(trial.settings)}")
         policies = [Policy(t.name, "gate", with_settings(config, t.settings)) for t in group]
         runs = run_policies(config, batches, policies, output, label_delay, jobs, say)
         for trial in group:
             trial.records = runs[trial.name]
         metric = primary_metric({t.name: t.records for t in trials})
-        for trial in group:
+        for number, trial in enumerate(group, start + 1):
             fitted = part_totals(trial.records[:fit], metric, accelerators)
-            say(f"trial {trials.index(trial) + 1}/{options.trials} ({trial.name}): fit mean "
+            say(f"trial {number}/{options.trials} ({trial.name}): fit mean "
                 f"{metric} {_fmt(fitted[f'mean_{metric}'])}, {fitted['gpu_hours']:.4f} "
                 f"GPU-hours, {fitted['retrains']} training(s)")  # fmt: skip
         return metric
 
-    metric = replay(trials)
+    metric = replay(0)
     trained = part_totals(trials[0].records[:fit], metric, accelerators)
     per_training = trained["gpu_hours"] / max(1, trained["retrains"])
     for settings in (resolve_budget(p, per_training) for p in shuffled_grid(config.training.seed)):
@@ -265,7 +266,7 @@ def run_trials(
         if settings not in (t.settings for t in trials):
             trials.append(Trial(f"trial-{len(trials)}", settings))  # the grid may run out first
     if len(trials) > 1:
-        metric = replay(trials[1:])
+        metric = replay(1)
     return trials, metric, fit
 
 

@@ -13,31 +13,17 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from side_env import build_env
-
-from driftgate.registry.locking import file_lock
+from side_env import ensure_env
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".cache" / "mlserver-venv"
-STAMP = VENV / ".installed"
 
 
 def ensure_venv() -> Path:
-    """Creates the MLServer environment once (reused while requirements-mlserver.txt holds).
-
-    A lock beside it keeps two test workers from building it at the same time.
-    """
-    pins = (ROOT / "requirements-mlserver.txt").read_text()
-    VENV.parent.mkdir(parents=True, exist_ok=True)
-    with file_lock(VENV.parent / "mlserver-venv.lock", timeout=1800, holder="another worker"):
-        if STAMP.is_file() and STAMP.read_text() == pins:
-            return VENV / "bin" / "mlserver"
-        build_env(
-            VENV,
-            *("-c", str(ROOT / "requirements.lock"), "-r", str(ROOT / "requirements-mlserver.txt")),
-        )
-        STAMP.write_text(pins)
-    return VENV / "bin" / "mlserver"
+    """The MLServer environment, built once (reused while requirements-mlserver.txt holds)."""
+    pins = ROOT / "requirements-mlserver.txt"
+    bin_dir = ensure_env(VENV, pins, "-c", str(ROOT / "requirements.lock"), "-r", str(pins))
+    return bin_dir / "mlserver"
 
 
 def _free_port() -> int:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from side_env import build_env
+from side_env import ensure_env
 
 from driftgate.observe.tracking import OUTBOX, MlflowSettings, TrackingSettings, log_push
 from driftgate.pipelines.cli import main
@@ -28,7 +28,6 @@ from driftgate.pipelines.config import Config, load_config, parse_config
 from driftgate.pipelines.demo import PATHS, prepare
 from driftgate.pipelines.local_run import run_local
 from driftgate.pipelines.retrain import compile_pipeline
-from driftgate.registry.locking import file_lock
 from driftgate.registry.store import Registry
 
 ROOT = Path(__file__).parent.parent
@@ -71,15 +70,7 @@ def free_port() -> int:
 
 def mlflow_venv() -> Path:
     """The server's virtual environment, installed from its lock when missing or stale."""
-    stamp = VENV / ".installed"
-    (ROOT / ".cache").mkdir(exist_ok=True)  # the lock keeps two test workers from both building it
-    with file_lock(
-        ROOT / ".cache" / "venv-mlflow.lock", timeout=1800, holder="another test worker"
-    ):
-        if not stamp.exists() or stamp.read_text() != LOCK.read_text():
-            build_env(VENV, "-r", str(LOCK))
-            stamp.write_text(LOCK.read_text())
-    return VENV / "bin"
+    return ensure_env(VENV, LOCK, "-r", str(LOCK))
 
 
 @pytest.fixture(scope="module")

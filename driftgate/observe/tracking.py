@@ -35,6 +35,13 @@ from driftgate.observe.mlflow_rest import (
 )
 from driftgate.registry.store import Registry
 
+log = logging.getLogger(__name__)
+OUTBOX = "mlflow-outbox.jsonl"
+RUN_TAG = "driftgate_run"
+VERSION_TAG = "driftgate_version"
+ALIAS = "champion"
+MODEL_PATH = "model"
+
 
 class TrainingSummary(Protocol):
     """What a training step reports that tracking logs (the train step's ``TrainResult``)."""
@@ -45,14 +52,6 @@ class TrainingSummary(Protocol):
     eval_rows: int
     history: dict[str, float]
     classes: list[str]
-
-
-log = logging.getLogger(__name__)
-OUTBOX = "mlflow-outbox.jsonl"
-RUN_TAG = "driftgate_run"
-VERSION_TAG = "driftgate_version"
-ALIAS = "champion"
-MODEL_PATH = "model"
 
 
 class MlflowSettings(BaseModel):
